@@ -1,0 +1,438 @@
+//! `openclaw.json`: the gateway's own config, in the key names OpenClaw 2026.9.6 accepts.
+//!
+//! Secrets appear only as SecretRefs (`{source, provider, id}`); their values live in files the
+//! secret agent renders. Keys that hardening guides use but this version rejects
+//! (`logging.redactSensitive`, `gateway.bind = "0.0.0.0"`, ...) are never emitted.
+
+use serde_json::{json, Map, Value};
+
+use super::Artifact;
+use crate::spec::{
+    AuthMode, Bind, Delivery, DmPolicy, DmScope, ExecSecurity, GroupPolicy, PeerKind, ReloadMode,
+    SandboxMode, SecretLocation, Spec, ToolsProfile,
+};
+
+/// Provider name under `secrets.providers` for env-delivered secrets.
+pub const ENV_PROVIDER: &str = "homelab-env";
+
+/// Provider name under `secrets.providers` for one file-delivered secret.
+pub fn file_provider(name: &str) -> String {
+    format!("homelab-file-{name}")
+}
+
+pub fn artifact(spec: &Spec, config: &Value) -> Artifact {
+    let mut text = serde_json::to_string_pretty(config).expect("config serialises");
+    text.push('\n');
+    Artifact::public("openclaw.json", text, "OpenClaw gateway config (SecretRefs only)")
+        .installed_at(spec.paths.config.clone())
+}
+
+/// The SecretRef for a named secret, as OpenClaw resolves it.
+pub fn secret_ref(spec: &Spec, name: &str) -> Value {
+    match spec.secret_location(name) {
+        Some(SecretLocation::Env { var, .. }) => {
+            json!({ "source": "env", "provider": ENV_PROVIDER, "id": var })
+        }
+        // singleValue file providers ignore the id; "value" documents that.
+        _ => json!({ "source": "file", "provider": file_provider(name), "id": "value" }),
+    }
+}
+
+pub fn render(spec: &Spec) -> Value {
+    let mut root = Map::new();
+    root.insert("gateway".into(), gateway(spec));
+    root.insert("secrets".into(), secrets(spec));
+    root.insert("models".into(), models(spec));
+    root.insert("agents".into(), agents(spec));
+    if !spec.bindings.is_empty() {
+        root.insert("bindings".into(), bindings(spec));
+    }
+    let channels = channels(spec);
+    if !channels.is_empty() {
+        root.insert("channels".into(), Value::Object(channels));
+    }
+    root.insert("plugins".into(), plugins(spec));
+    root.insert(
+        "discovery".into(),
+        json!({ "mdns": { "mode": if spec.hardening.mdns { "minimal" } else { "off" } } }),
+    );
+    root.insert("tools".into(), tools(spec));
+    root.insert("session".into(), json!({ "dmScope": dm_scope(spec.hardening.dm_scope) }));
+    root.insert(
+        "update".into(),
+        json!({ "checkOnStart": spec.hardening.update_check, "auto": { "enabled": false } }),
+    );
+    root.insert("logging".into(), logging(spec));
+    if let Some(otel) = &spec.observability.otel {
+        root.insert(
+            "diagnostics".into(),
+            json!({ "otel": {
+                "enabled": true,
+                "endpoint": otel.endpoint,
+                "protocol": "http/protobuf",
+                "serviceName": otel.service_name,
+                "metrics": otel.metrics,
+                "traces": otel.traces,
+                "logs": otel.logs,
+                "captureContent": false,
+            }}),
+        );
+    }
+    let mut config = Value::Object(root);
+    merge(&mut config, &Value::Object(spec.settings.clone()));
+    config
+}
+
+fn gateway(spec: &Spec) -> Value {
+    let g = &spec.gateway;
+    let mut gw = Map::new();
+    gw.insert("mode".into(), json!("local"));
+    gw.insert("port".into(), json!(g.port));
+    gw.insert(
+        "bind".into(),
+        json!(match g.bind {
+            Bind::Loopback => "loopback",
+            Bind::Lan => "lan",
+            Bind::Custom => "custom",
+            Bind::Tailnet => "tailnet",
+        }),
+    );
+    if let (Bind::Custom, Some(host)) = (g.bind, &g.custom_bind_host) {
+        gw.insert("customBindHost".into(), json!(host));
+    }
+    let mut auth = Map::new();
+    auth.insert(
+        "mode".into(),
+        json!(match g.auth {
+            AuthMode::Token => "token",
+            AuthMode::Password => "password",
+            AuthMode::TrustedProxy => "trusted-proxy",
+            AuthMode::None => "none",
+        }),
+    );
+    if let Some(name) = &g.token {
+        let key = if g.auth == AuthMode::Password { "password" } else { "token" };
+        auth.insert(key.into(), secret_ref(spec, name));
+    }
+    auth.insert(
+        "rateLimit".into(),
+        json!({
+            "maxAttempts": g.rate_limit.max_attempts,
+            "windowMs": g.rate_limit.window.as_millis(),
+            "lockoutMs": g.rate_limit.lockout.as_millis(),
+            "exemptLoopback": g.rate_limit.exempt_loopback,
+        }),
+    );
+    gw.insert("auth".into(), Value::Object(auth));
+    if !g.trusted_proxies.is_empty() {
+        gw.insert("trustedProxies".into(), json!(g.trusted_proxies));
+    }
+    let mut ui = Map::new();
+    ui.insert("enabled".into(), json!(g.control_ui && spec.channels.webchat.enabled));
+    if !g.allowed_origins.is_empty() {
+        ui.insert("allowedOrigins".into(), json!(g.allowed_origins));
+    }
+    gw.insert("controlUi".into(), Value::Object(ui));
+    gw.insert(
+        "reload".into(),
+        json!({ "mode": match g.reload { ReloadMode::Off => "off", ReloadMode::Hybrid => "hybrid" } }),
+    );
+    Value::Object(gw)
+}
+
+fn secrets(spec: &Spec) -> Value {
+    let mut providers = Map::new();
+    let env_vars: Vec<String> = spec
+        .secrets
+        .items
+        .iter()
+        .filter(|(_, i)| i.deliver == Delivery::Env)
+        .map(|(n, i)| i.env_var_name(n))
+        .collect();
+    if !env_vars.is_empty() {
+        providers.insert(ENV_PROVIDER.into(), json!({ "source": "env", "allowlist": env_vars }));
+    }
+    for name in spec.secrets.items.keys() {
+        if let Some(SecretLocation::File { path }) = spec.secret_location(name) {
+            providers.insert(
+                file_provider(name),
+                json!({ "source": "file", "path": path, "mode": "singleValue" }),
+            );
+        }
+    }
+    json!({ "providers": providers })
+}
+
+fn models(spec: &Spec) -> Value {
+    let m = &spec.models;
+    let mut provider = Map::new();
+    provider.insert("baseUrl".into(), json!(m.base_url));
+    provider.insert("api".into(), json!("openai-completions"));
+    if let Some(key) = &m.api_key {
+        provider.insert("apiKey".into(), secret_ref(spec, key));
+    }
+    if let Some(t) = m.timeout {
+        provider.insert("timeoutSeconds".into(), json!(t.as_secs()));
+    }
+    provider.insert(
+        "models".into(),
+        Value::Array(m.models.iter().map(|id| json!({ "id": id, "name": id })).collect()),
+    );
+    json!({
+        // replace: only the providers declared here exist, so no built-in cloud provider
+        // can be selected behind the egress policy's back.
+        "mode": "replace",
+        "catalogRefresh": { "enabled": m.catalog_refresh },
+        "providers": { m.provider_id.clone(): provider },
+    })
+}
+
+/// `<provider>/<model>` for a model id of the provider, or the reference unchanged.
+pub fn model_ref(spec: &Spec, model: &str) -> String {
+    if model.contains('/') && !spec.models.models.iter().any(|m| m == model) {
+        model.to_string()
+    } else {
+        format!("{}/{}", spec.models.provider_id, model)
+    }
+}
+
+fn agents(spec: &Spec) -> Value {
+    let m = &spec.models;
+    let mut defaults = Map::new();
+    defaults.insert(
+        "model".into(),
+        json!({
+            "primary": model_ref(spec, &m.primary),
+            "fallbacks": m.fallbacks.iter().map(|f| model_ref(spec, f)).collect::<Vec<_>>(),
+        }),
+    );
+    let mut root = Map::new();
+    root.insert("defaults".into(), Value::Object(defaults));
+    if !spec.agents.is_empty() {
+        let default_id = spec.default_agent().map(|a| a.id.clone());
+        let mut entries = Map::new();
+        for a in &spec.agents {
+            let mut e = Map::new();
+            if let Some(n) = &a.name {
+                e.insert("name".into(), json!(n));
+            }
+            if let Some(w) = &a.workspace {
+                e.insert("workspace".into(), json!(w));
+            }
+            if default_id.as_deref() == Some(a.id.as_str()) {
+                e.insert("default".into(), json!(true));
+            }
+            if let Some(model) = &a.model {
+                e.insert("model".into(), json!(model_ref(spec, model)));
+            }
+            let mut tools = Map::new();
+            if !a.tools_allow.is_empty() {
+                tools.insert("allow".into(), json!(a.tools_allow));
+            }
+            if !a.tools_deny.is_empty() {
+                tools.insert("deny".into(), json!(a.tools_deny));
+            }
+            if !tools.is_empty() {
+                e.insert("tools".into(), Value::Object(tools));
+            }
+            if let Some(mode) = a.sandbox {
+                e.insert(
+                    "sandbox".into(),
+                    json!({ "mode": match mode {
+                        SandboxMode::Off => "off",
+                        SandboxMode::NonMain => "non-main",
+                        SandboxMode::All => "all",
+                    }}),
+                );
+            }
+            entries.insert(a.id.clone(), Value::Object(e));
+        }
+        root.insert("entries".into(), Value::Object(entries));
+    }
+    Value::Object(root)
+}
+
+fn bindings(spec: &Spec) -> Value {
+    Value::Array(
+        spec.bindings
+            .iter()
+            .map(|b| {
+                let mut m = Map::new();
+                m.insert("channel".into(), json!(b.channel));
+                if let Some(acc) = &b.account {
+                    m.insert("accountId".into(), json!(acc));
+                }
+                if let Some(p) = &b.peer {
+                    let kind = match p.kind {
+                        PeerKind::Direct => "direct",
+                        PeerKind::Group => "group",
+                        PeerKind::Channel => "channel",
+                    };
+                    m.insert("peer".into(), json!({ "kind": kind, "id": p.id }));
+                }
+                json!({ "type": "route", "agentId": b.agent, "match": m })
+            })
+            .collect(),
+    )
+}
+
+fn dm_policy(p: DmPolicy) -> &'static str {
+    match p {
+        DmPolicy::Allowlist => "allowlist",
+        DmPolicy::Pairing => "pairing",
+        DmPolicy::Open => "open",
+        DmPolicy::Disabled => "disabled",
+    }
+}
+
+fn group_policy(p: GroupPolicy) -> &'static str {
+    match p {
+        GroupPolicy::Allowlist => "allowlist",
+        GroupPolicy::Open => "open",
+        GroupPolicy::Disabled => "disabled",
+    }
+}
+
+fn channels(spec: &Spec) -> Map<String, Value> {
+    let mut channels = Map::new();
+    if let Some(mx) = &spec.channels.matrix {
+        let groups: Map<String, Value> = mx
+            .rooms
+            .iter()
+            .map(|(room, r)| (room.clone(), json!({ "requireMention": r.require_mention })))
+            .collect();
+        let mut m = Map::new();
+        m.insert("enabled".into(), json!(true));
+        m.insert("homeserver".into(), json!(mx.homeserver));
+        m.insert("userId".into(), json!(mx.user_id));
+        m.insert("accessToken".into(), secret_ref(spec, &mx.access_token));
+        m.insert("encryption".into(), json!(mx.encryption));
+        m.insert(
+            "dm".into(),
+            json!({ "enabled": mx.dm_policy != DmPolicy::Disabled, "policy": dm_policy(mx.dm_policy), "allowFrom": mx.allow_from }),
+        );
+        m.insert("groupPolicy".into(), json!(group_policy(mx.group_policy)));
+        if !mx.group_allow_from.is_empty() {
+            m.insert("groupAllowFrom".into(), json!(mx.group_allow_from));
+        }
+        if !groups.is_empty() {
+            m.insert("groups".into(), Value::Object(groups));
+        }
+        let auto_join = match mx.auto_join {
+            crate::spec::AutoJoin::Allowlist => "allowlist",
+            crate::spec::AutoJoin::Always => "always",
+            crate::spec::AutoJoin::Off => "off",
+        };
+        m.insert("autoJoin".into(), json!(auto_join));
+        if mx.auto_join == crate::spec::AutoJoin::Allowlist {
+            m.insert(
+                "autoJoinAllowlist".into(),
+                json!(mx.rooms.keys().filter(|r| r.as_str() != "*").collect::<Vec<_>>()),
+            );
+        }
+        channels.insert("matrix".into(), Value::Object(m));
+    }
+    if let Some(tg) = &spec.channels.telegram {
+        channels.insert(
+            "telegram".into(),
+            json!({
+                "enabled": true,
+                "botToken": secret_ref(spec, &tg.bot_token),
+                "dmPolicy": dm_policy(tg.dm_policy),
+                "allowFrom": tg.allow_from,
+                "groupPolicy": group_policy(tg.group_policy),
+            }),
+        );
+    }
+    channels
+}
+
+/// Plugins that must load for the configured channels and observability.
+pub fn required_plugins(spec: &Spec) -> Vec<&'static str> {
+    let mut p = Vec::new();
+    if spec.channels.matrix.is_some() {
+        p.push("matrix");
+    }
+    if spec.channels.telegram.is_some() {
+        p.push("telegram");
+    }
+    if spec.observability.prometheus.is_some() {
+        p.push("diagnostics-prometheus");
+    }
+    if spec.observability.otel.is_some() {
+        p.push("diagnostics-otel");
+    }
+    p
+}
+
+fn plugins(spec: &Spec) -> Value {
+    let required = required_plugins(spec);
+    let mut allow: Vec<String> = spec.hardening.plugins_allow.clone();
+    allow.extend(required.iter().map(|s| s.to_string()));
+    allow.sort();
+    allow.dedup();
+    let entries: Map<String, Value> =
+        required.iter().map(|p| (p.to_string(), json!({ "enabled": true }))).collect();
+    let mut m = Map::new();
+    if !allow.is_empty() {
+        m.insert("allow".into(), json!(allow));
+    }
+    if !entries.is_empty() {
+        m.insert("entries".into(), Value::Object(entries));
+    }
+    Value::Object(m)
+}
+
+fn tools(spec: &Spec) -> Value {
+    let h = &spec.hardening;
+    json!({
+        "profile": match h.tools_profile {
+            ToolsProfile::Minimal => "minimal",
+            ToolsProfile::Coding => "coding",
+            ToolsProfile::Messaging => "messaging",
+            ToolsProfile::Full => "full",
+        },
+        "deny": h.tools_deny,
+        "exec": { "security": match h.exec_security {
+            ExecSecurity::Deny => "deny",
+            ExecSecurity::Allowlist => "allowlist",
+            ExecSecurity::Full => "full",
+        }},
+        "elevated": { "enabled": false },
+    })
+}
+
+fn dm_scope(s: DmScope) -> &'static str {
+    match s {
+        DmScope::Main => "main",
+        DmScope::PerPeer => "per-peer",
+        DmScope::PerChannelPeer => "per-channel-peer",
+        DmScope::PerAccountChannelPeer => "per-account-channel-peer",
+    }
+}
+
+fn logging(spec: &Spec) -> Value {
+    let h = &spec.hardening;
+    let file = h
+        .log_file
+        .clone()
+        .unwrap_or_else(|| format!("{}/logs/openclaw.log", spec.paths.state_dir.trim_end_matches('/')));
+    json!({ "level": "info", "file": file, "redactPatterns": h.redact_patterns })
+}
+
+/// RFC 7396-style merge: objects merge key by key, everything else replaces.
+pub fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}

@@ -1,0 +1,1035 @@
+//! The deployment spec: one typed description of a hardened OpenClaw deployment.
+//!
+//! People write it as TOML, the NixOS module hands it over as JSON; both go through the same
+//! serde model, and `deny_unknown_fields` everywhere means a typo is an error naming the key,
+//! never a silently ignored setting.
+
+mod units;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use units::{ByteSize, Cidr, Duration};
+
+use crate::error::LoadError;
+
+/// The whole deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Spec {
+    /// Deployment name: used for unit, table and file names. Lowercase letters, digits, '-'.
+    #[serde(default = "defaults::name")]
+    pub name: String,
+    #[serde(default)]
+    pub gateway: Gateway,
+    pub models: Models,
+    #[serde(default)]
+    pub channels: Channels,
+    /// Named agents. Empty means OpenClaw's single default agent.
+    #[serde(default)]
+    pub agents: Vec<Agent>,
+    /// Routing of (channel, account, peer) to agents.
+    #[serde(default)]
+    pub bindings: Vec<Binding>,
+    /// Scheduled agent runs, declared idempotently in OpenClaw's own scheduler.
+    #[serde(default)]
+    pub cron: Vec<CronJob>,
+    #[serde(default)]
+    pub hardening: Hardening,
+    pub secrets: Secrets,
+    /// step-ca machine certificate: the secret agent's cert-auth identity.
+    #[serde(default)]
+    pub machine_cert: Option<MachineCert>,
+    #[serde(default)]
+    pub egress: Egress,
+    #[serde(default)]
+    pub ingress: Ingress,
+    #[serde(default)]
+    pub observability: Observability,
+    /// Caddy reverse proxy in front of the gateway.
+    #[serde(default)]
+    pub proxy: Option<Proxy>,
+    #[serde(default)]
+    pub container: Container,
+    /// Where things live on the target host.
+    #[serde(default)]
+    pub paths: Paths,
+    /// Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough).
+    /// It is validated against OpenClaw's schema like everything else.
+    #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Gateway {
+    #[serde(default = "defaults::port")]
+    pub port: u16,
+    /// Always explicit: OpenClaw's own default (`auto`) binds 0.0.0.0 inside containers.
+    #[serde(default)]
+    pub bind: Bind,
+    /// Address to bind when `bind = "custom"`.
+    #[serde(default)]
+    pub custom_bind_host: Option<String>,
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// Name of the secret (under `[secrets.items]`) holding the gateway token or password.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For the gateway trusts.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Browser origins allowed to open the Control UI / WebChat WebSocket.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Serve the Control UI / WebChat web app.
+    #[serde(default = "defaults::yes")]
+    pub control_ui: bool,
+    /// Hot-reload config changes (`hybrid`) or require a restart (`off`).
+    #[serde(default)]
+    pub reload: ReloadMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Bind {
+    #[default]
+    Loopback,
+    Lan,
+    Custom,
+    Tailnet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    #[default]
+    Token,
+    Password,
+    TrustedProxy,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReloadMode {
+    #[default]
+    Off,
+    Hybrid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RateLimit {
+    #[serde(default = "defaults::max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "defaults::rate_window")]
+    pub window: Duration,
+    #[serde(default = "defaults::lockout")]
+    pub lockout: Duration,
+    /// Loopback clients skip the limit (OpenClaw's default). Behind a local reverse proxy every
+    /// client looks like loopback, so set this false there.
+    #[serde(default = "defaults::yes")]
+    pub exempt_loopback: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Models {
+    /// Provider id used in model references (`<provider>/<model>`).
+    #[serde(default = "defaults::provider_id")]
+    pub provider_id: String,
+    /// OpenAI-compatible endpoint, e.g. LiteLLM's `https://litellm.home.example/v1`.
+    pub base_url: String,
+    /// Name of the secret holding the API key (a LiteLLM virtual key).
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Model ids served by the endpoint.
+    pub models: Vec<String>,
+    /// Primary model id (one of `models`).
+    pub primary: String,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Fetch OpenClaw's public model catalog at start (an egress to catalog.openclaw.ai).
+    #[serde(default)]
+    pub catalog_refresh: bool,
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Channels {
+    #[serde(default)]
+    pub matrix: Option<Matrix>,
+    #[serde(default)]
+    pub telegram: Option<Telegram>,
+    #[serde(default)]
+    pub webchat: WebChat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DmPolicy {
+    #[default]
+    Allowlist,
+    Pairing,
+    Open,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupPolicy {
+    #[default]
+    Allowlist,
+    Open,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Matrix {
+    pub homeserver: String,
+    pub user_id: String,
+    /// Name of the secret holding the bot's access token.
+    pub access_token: String,
+    /// End-to-end encryption (needs the crypto module in the Matrix plugin).
+    #[serde(default)]
+    pub encryption: bool,
+    #[serde(default)]
+    pub dm_policy: DmPolicy,
+    /// Matrix user ids allowed to DM the bot (`@you:example.org`).
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+    #[serde(default)]
+    pub group_policy: GroupPolicy,
+    /// Users allowed to trigger the bot in rooms.
+    #[serde(default)]
+    pub group_allow_from: Vec<String>,
+    /// Rooms by id or alias (`*` for all), each with its own mention gate.
+    #[serde(default)]
+    pub rooms: BTreeMap<String, MatrixRoom>,
+    /// Join invites automatically only from allowlisted rooms.
+    #[serde(default)]
+    pub auto_join: AutoJoin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct MatrixRoom {
+    #[serde(default = "defaults::yes")]
+    pub require_mention: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoJoin {
+    #[default]
+    Allowlist,
+    Always,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Telegram {
+    /// Name of the secret holding the bot token.
+    pub bot_token: String,
+    #[serde(default)]
+    pub dm_policy: DmPolicy,
+    /// Telegram numeric user ids allowed to talk to the bot.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+    #[serde(default = "defaults::group_disabled")]
+    pub group_policy: GroupPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct WebChat {
+    /// WebChat is the Control UI's chat; it follows `gateway.control_ui`.
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+}
+
+impl Default for WebChat {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Agent {
+    /// Agent id: lowercase letters, digits, '-' and '_'.
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Workspace directory inside the gateway's view of the filesystem.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    /// The agent that takes everything no binding routes elsewhere.
+    #[serde(default)]
+    pub default: bool,
+    /// Model override, `<provider>/<model>` or a model id of `models.models`.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Tools this agent may use (empty = the global policy).
+    #[serde(default)]
+    pub tools_allow: Vec<String>,
+    #[serde(default)]
+    pub tools_deny: Vec<String>,
+    #[serde(default)]
+    pub sandbox: Option<SandboxMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    Off,
+    NonMain,
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Binding {
+    pub agent: String,
+    /// Channel id: `matrix`, `telegram`, `webchat`, ...
+    pub channel: String,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub peer: Option<Peer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Peer {
+    pub kind: PeerKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerKind {
+    Direct,
+    Group,
+    Channel,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct CronJob {
+    /// Stable job name; the idempotent declaration key derives from it.
+    pub name: String,
+    /// 5-field cron expression (`0 8 * * 1-5`).
+    pub schedule: String,
+    #[serde(default = "defaults::timezone")]
+    pub timezone: String,
+    pub agent: String,
+    pub prompt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Hardening {
+    /// mDNS/Bonjour announcement of the gateway on the LAN.
+    #[serde(default)]
+    pub mdns: bool,
+    /// Tools denied to every agent.
+    #[serde(default = "defaults::tools_deny")]
+    pub tools_deny: Vec<String>,
+    /// Tool profile every agent starts from.
+    #[serde(default = "defaults::tools_profile")]
+    pub tools_profile: ToolsProfile,
+    /// Only these plugins may load (channel plugins in use are added automatically).
+    #[serde(default)]
+    pub plugins_allow: Vec<String>,
+    /// How DMs map to sessions: one per channel and peer keeps people apart.
+    #[serde(default = "defaults::dm_scope")]
+    pub dm_scope: DmScope,
+    #[serde(default)]
+    pub update_check: bool,
+    /// Log file; OpenClaw's default is a /tmp file shared by every instance.
+    #[serde(default)]
+    pub log_file: Option<String>,
+    /// Extra regular expressions whose matches OpenClaw redacts from logs.
+    #[serde(default = "defaults::redact_patterns")]
+    pub redact_patterns: Vec<String>,
+    /// Exec tool policy.
+    #[serde(default = "defaults::exec_security")]
+    pub exec_security: ExecSecurity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolsProfile {
+    Minimal,
+    Coding,
+    Messaging,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DmScope {
+    Main,
+    PerPeer,
+    PerChannelPeer,
+    PerAccountChannelPeer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecSecurity {
+    Deny,
+    Allowlist,
+    Full,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Secrets {
+    #[serde(default)]
+    pub backend: SecretBackend,
+    /// Directory the secret files are rendered to (tmpfs, e.g. /run/secrets/openclaw).
+    #[serde(default = "defaults::secrets_dir")]
+    pub dir: String,
+    /// Name of the env file (inside `dir`) for secrets delivered as environment variables.
+    #[serde(default = "defaults::env_file")]
+    pub env_file: String,
+    #[serde(default)]
+    pub openbao: Option<OpenBao>,
+    /// The secrets, by name. Other sections refer to them by this name.
+    pub items: BTreeMap<String, SecretItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretBackend {
+    /// An OpenBao (vault-compatible) agent renders the files from KV v2.
+    #[default]
+    Openbao,
+    /// Files put in place by something else (sops-nix, agenix).
+    Files,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct OpenBao {
+    /// `https://openbao.home.example:8200`
+    pub address: String,
+    /// CA bundle that signs the OpenBao server certificate.
+    #[serde(default)]
+    pub ca_cert: Option<String>,
+    #[serde(default = "defaults::kv_mount")]
+    pub kv_mount: String,
+    /// Path inside the KV v2 mount (`aether/openclaw`).
+    pub kv_path: String,
+    /// Cert auth role the machine certificate logs in as.
+    #[serde(default = "defaults::cert_role")]
+    pub cert_auth_role: String,
+    #[serde(default = "defaults::cert_mount")]
+    pub cert_auth_mount: String,
+    /// How often the agent re-reads static KV secrets (rotation latency).
+    #[serde(default = "defaults::static_lease")]
+    pub refresh_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct SecretItem {
+    /// Key inside the KV entry (openbao backend). Defaults to the item name.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Env var (in the env file) or single-value file OpenClaw reads it from.
+    #[serde(default)]
+    pub deliver: Delivery,
+    /// Variable name when delivered as env (defaults to the upper-cased item name).
+    #[serde(default)]
+    pub env_var: Option<String>,
+    /// Existing file (files backend), e.g. a sops-nix path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Shortest value the secret check accepts.
+    #[serde(default = "defaults::min_length")]
+    pub min_length: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// A 0600 single-value file read through OpenClaw's file secret provider; not inherited
+    /// by the agent's tool subprocesses the way an environment variable is.
+    #[default]
+    File,
+    /// A line in the env file (`EnvironmentFile=` / `podman --env-file`).
+    Env,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct MachineCert {
+    /// step-ca URL, `https://ca.home.example:9000`.
+    pub ca_url: String,
+    /// Root certificate of the CA (trust anchor for renewals and for OpenBao cert auth).
+    pub root_ca: String,
+    #[serde(default = "defaults::cert_path")]
+    pub cert: String,
+    #[serde(default = "defaults::key_path")]
+    pub key: String,
+    /// Renew when less than this much validity is left.
+    #[serde(default = "defaults::renew_before")]
+    pub renew_before: Duration,
+    /// How often the renewal timer checks.
+    #[serde(default = "defaults::renew_check")]
+    pub check_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Egress {
+    /// Whole host (a dedicated LXC/VM) or only the gateway's processes.
+    #[serde(default)]
+    pub scope: EgressScope,
+    /// The only DNS servers the gateway may query.
+    #[serde(default)]
+    pub dns_resolvers: Vec<String>,
+    /// Allow TCP 80/443 to public (non-blocked) addresses.
+    #[serde(default)]
+    pub allow_public_web: bool,
+    /// Explicit destinations, checked before the always-blocked ranges.
+    #[serde(default)]
+    pub allow: Vec<EgressRule>,
+    /// Extra ranges to block on top of the built-in private/link-local/metadata list.
+    #[serde(default)]
+    pub extra_blocked: Vec<Cidr>,
+    /// Interfaces whose forwarded traffic is the gateway's (rootful Podman bridge).
+    #[serde(default)]
+    pub container_interfaces: Vec<String>,
+    /// Log denied packets (rate limited) with this prefix.
+    #[serde(default = "defaults::yes")]
+    pub log_denied: bool,
+}
+
+impl Default for Egress {
+    fn default() -> Self {
+        Self {
+            scope: EgressScope::default(),
+            dns_resolvers: Vec::new(),
+            allow_public_web: false,
+            allow: Vec::new(),
+            extra_blocked: Vec::new(),
+            container_interfaces: Vec::new(),
+            log_denied: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EgressScope {
+    #[default]
+    Host,
+    Service,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct EgressRule {
+    /// What this is for (`litellm`), shown in rule comments.
+    pub name: String,
+    /// Address or CIDR (IPv4 or IPv6).
+    pub to: Cidr,
+    pub ports: Vec<u16>,
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// Host names served at this address, so endpoints given by name can be checked.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Required when `to` lies inside an always-blocked range (RFC 1918, ULA, ...).
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Ingress {
+    /// Sources allowed to reach the gateway port (loopback always may).
+    #[serde(default)]
+    pub allow_from: Vec<Cidr>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Observability {
+    #[serde(default)]
+    pub prometheus: Option<Prometheus>,
+    #[serde(default)]
+    pub otel: Option<Otel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Prometheus {
+    #[serde(default = "defaults::job_name")]
+    pub job_name: String,
+    /// host:port Prometheus scrapes (the gateway as seen from Prometheus).
+    pub target: String,
+    #[serde(default = "defaults::scrape_interval")]
+    pub scrape_interval: Duration,
+    /// Secret (file delivery) holding the bearer token Prometheus presents.
+    pub token: String,
+    /// node_exporter textfile the probe timer writes.
+    #[serde(default = "defaults::probe_textfile")]
+    pub probe_textfile: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Otel {
+    /// OTLP/HTTP endpoint (`http://otel-collector:4318`); OpenClaw speaks http/protobuf only.
+    pub endpoint: String,
+    #[serde(default = "defaults::otel_service")]
+    pub service_name: String,
+    #[serde(default = "defaults::yes")]
+    pub metrics: bool,
+    #[serde(default)]
+    pub traces: bool,
+    #[serde(default)]
+    pub logs: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Proxy {
+    /// Site address (`openclaw.home.example`).
+    pub site: String,
+    /// Gateway as the proxy reaches it (`10.0.3.20:18789`).
+    pub upstream: String,
+    #[serde(default)]
+    pub forward_auth: Option<ForwardAuth>,
+    #[serde(default)]
+    pub tls: ProxyTls,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ForwardAuth {
+    /// host:port of the auth service (Keycloak/oauth2-proxy/Authelia).
+    pub upstream: String,
+    pub uri: String,
+    #[serde(default = "defaults::copy_headers")]
+    pub copy_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "mode")]
+pub enum ProxyTls {
+    /// Caddy's automatic HTTPS (ACME; point `acme_ca` at step-ca for a homelab).
+    Auto {
+        #[serde(default)]
+        acme_ca: Option<String>,
+        #[serde(default)]
+        acme_ca_root: Option<String>,
+    },
+    /// Caddy's internal CA.
+    Internal,
+    /// Certificate and key files.
+    Files { cert: String, key: String },
+}
+
+impl Default for ProxyTls {
+    fn default() -> Self {
+        ProxyTls::Auto { acme_ca: None, acme_ca_root: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Container {
+    /// Image pinned by digest (`registry/openclaw@sha256:...`).
+    #[serde(default = "defaults::image")]
+    pub image: String,
+    /// `uid:gid` the gateway runs as inside the container.
+    #[serde(default = "defaults::container_user")]
+    pub user: String,
+    /// Hard memory limit. The gateway peaks near 1.4 GB after an agent run.
+    #[serde(default = "defaults::memory_max")]
+    pub memory_max: ByteSize,
+    #[serde(default = "defaults::cpus")]
+    pub cpus: f32,
+    #[serde(default = "defaults::pids_limit")]
+    pub pids_limit: u32,
+    #[serde(default = "defaults::yes")]
+    pub read_only: bool,
+    /// Podman network the container joins.
+    #[serde(default = "defaults::network")]
+    pub network: String,
+    /// Extra bind mounts `host:container[:options]`.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Paths {
+    /// Where openclaw.json is installed on the host.
+    #[serde(default = "defaults::config_path")]
+    pub config: String,
+    /// Gateway state (sessions, pairing, cron store).
+    #[serde(default = "defaults::state_dir")]
+    pub state_dir: String,
+    /// The `openclaw` executable for native (non-container) units.
+    #[serde(default = "defaults::openclaw_bin")]
+    pub openclaw_bin: String,
+    #[serde(default = "defaults::secretcheck_bin")]
+    pub secretcheck_bin: String,
+    #[serde(default = "defaults::probe_bin")]
+    pub probe_bin: String,
+    #[serde(default = "defaults::bao_bin")]
+    pub bao_bin: String,
+    /// Unix user the gateway runs as (native units, service-scoped egress, file ownership).
+    #[serde(default = "defaults::service_user")]
+    pub service_user: String,
+    /// Agent config and templates as installed on the host.
+    #[serde(default = "defaults::agent_dir")]
+    pub agent_dir: String,
+}
+
+impl Default for Gateway {
+    fn default() -> Self {
+        Self {
+            port: defaults::port(),
+            bind: Bind::default(),
+            custom_bind_host: None,
+            auth: AuthMode::default(),
+            token: None,
+            trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
+            rate_limit: RateLimit::default(),
+            control_ui: true,
+            reload: ReloadMode::default(),
+        }
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            max_attempts: defaults::max_attempts(),
+            window: defaults::rate_window(),
+            lockout: defaults::lockout(),
+            exempt_loopback: true,
+        }
+    }
+}
+
+impl Default for Hardening {
+    fn default() -> Self {
+        Self {
+            mdns: false,
+            tools_deny: defaults::tools_deny(),
+            tools_profile: defaults::tools_profile(),
+            plugins_allow: Vec::new(),
+            dm_scope: defaults::dm_scope(),
+            update_check: false,
+            log_file: None,
+            redact_patterns: defaults::redact_patterns(),
+            exec_security: defaults::exec_security(),
+        }
+    }
+}
+
+impl Default for Container {
+    fn default() -> Self {
+        Self {
+            image: defaults::image(),
+            user: defaults::container_user(),
+            memory_max: defaults::memory_max(),
+            cpus: defaults::cpus(),
+            pids_limit: defaults::pids_limit(),
+            read_only: true,
+            network: defaults::network(),
+            volumes: Vec::new(),
+        }
+    }
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Self {
+            config: defaults::config_path(),
+            state_dir: defaults::state_dir(),
+            openclaw_bin: defaults::openclaw_bin(),
+            secretcheck_bin: defaults::secretcheck_bin(),
+            probe_bin: defaults::probe_bin(),
+            bao_bin: defaults::bao_bin(),
+            service_user: defaults::service_user(),
+            agent_dir: defaults::agent_dir(),
+        }
+    }
+}
+
+/// Defaults a careful operator would pick; each is documented on its field.
+pub mod defaults {
+    use super::*;
+
+    pub fn name() -> String {
+        "openclaw".into()
+    }
+    pub fn port() -> u16 {
+        18789
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn max_attempts() -> u32 {
+        10
+    }
+    pub fn rate_window() -> Duration {
+        Duration::from_secs(60)
+    }
+    pub fn lockout() -> Duration {
+        Duration::from_secs(300)
+    }
+    pub fn provider_id() -> String {
+        "litellm".into()
+    }
+    pub fn group_disabled() -> GroupPolicy {
+        GroupPolicy::Disabled
+    }
+    pub fn timezone() -> String {
+        "UTC".into()
+    }
+    pub fn tools_deny() -> Vec<String> {
+        // Tools that let a prompt-injected agent reconfigure or escape the gateway.
+        ["gateway", "nodes", "cron"].iter().map(|s| s.to_string()).collect()
+    }
+    pub fn tools_profile() -> ToolsProfile {
+        ToolsProfile::Messaging
+    }
+    pub fn dm_scope() -> DmScope {
+        DmScope::PerChannelPeer
+    }
+    pub fn redact_patterns() -> Vec<String> {
+        [
+            r"sk-[A-Za-z0-9_-]{16,}",
+            r"syt_[A-Za-z0-9_=-]{16,}",
+            r"[0-9]{6,12}:[A-Za-z0-9_-]{30,}",
+            r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{16,}",
+            r"hvs\.[A-Za-z0-9_-]{20,}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+    pub fn exec_security() -> ExecSecurity {
+        ExecSecurity::Allowlist
+    }
+    pub fn secrets_dir() -> String {
+        "/run/secrets/openclaw".into()
+    }
+    pub fn env_file() -> String {
+        "openclaw.env".into()
+    }
+    pub fn kv_mount() -> String {
+        "kv".into()
+    }
+    pub fn cert_role() -> String {
+        "openclaw".into()
+    }
+    pub fn cert_mount() -> String {
+        "cert".into()
+    }
+    pub fn static_lease() -> Duration {
+        Duration::from_secs(60)
+    }
+    pub fn min_length() -> usize {
+        16
+    }
+    pub fn cert_path() -> String {
+        "/var/lib/openclaw-cert/machine.crt".into()
+    }
+    pub fn key_path() -> String {
+        "/var/lib/openclaw-cert/machine.key".into()
+    }
+    pub fn renew_before() -> Duration {
+        Duration::from_secs(8 * 3600)
+    }
+    pub fn renew_check() -> Duration {
+        Duration::from_secs(15 * 60)
+    }
+    pub fn job_name() -> String {
+        "openclaw".into()
+    }
+    pub fn scrape_interval() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub fn probe_textfile() -> String {
+        "/var/lib/prometheus-node-exporter/textfile/openclaw.prom".into()
+    }
+    pub fn otel_service() -> String {
+        "openclaw-gateway".into()
+    }
+    pub fn copy_headers() -> Vec<String> {
+        vec!["X-Forwarded-User".into(), "X-Forwarded-Email".into()]
+    }
+    pub fn image() -> String {
+        "localhost/openclaw-gateway:2026.9.6".into()
+    }
+    pub fn container_user() -> String {
+        "1000:1000".into()
+    }
+    pub fn memory_max() -> ByteSize {
+        ByteSize::mib(2560)
+    }
+    pub fn cpus() -> f32 {
+        2.0
+    }
+    pub fn pids_limit() -> u32 {
+        512
+    }
+    pub fn network() -> String {
+        "openclaw".into()
+    }
+    pub fn config_path() -> String {
+        "/etc/openclaw/openclaw.json".into()
+    }
+    pub fn state_dir() -> String {
+        "/var/lib/openclaw".into()
+    }
+    pub fn openclaw_bin() -> String {
+        "/usr/bin/openclaw".into()
+    }
+    pub fn secretcheck_bin() -> String {
+        "/usr/bin/openclaw-secretcheck".into()
+    }
+    pub fn probe_bin() -> String {
+        "/usr/bin/openclaw-probe".into()
+    }
+    pub fn bao_bin() -> String {
+        "/usr/bin/bao".into()
+    }
+    pub fn service_user() -> String {
+        "openclaw".into()
+    }
+    pub fn agent_dir() -> String {
+        "/etc/openclaw/agent".into()
+    }
+}
+
+impl Spec {
+    /// Parses TOML or JSON (chosen by extension; `-`/unknown tries JSON first, then TOML).
+    pub fn from_path(path: &Path) -> Result<Spec, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Self::from_toml(&text),
+            Some("json") => Self::from_json(&text),
+            _ => Self::from_json(&text).or_else(|_| Self::from_toml(&text)),
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Spec, LoadError> {
+        toml::from_str(text).map_err(|e| LoadError::Parse {
+            format: "TOML",
+            message: e.to_string(),
+        })
+    }
+
+    pub fn from_json(text: &str) -> Result<Spec, LoadError> {
+        serde_json::from_str(text).map_err(|e| LoadError::Parse {
+            format: "JSON",
+            message: e.to_string(),
+        })
+    }
+
+    /// The agent everything unrouted goes to.
+    pub fn default_agent(&self) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.default).or(self.agents.first())
+    }
+
+    /// Every secret name another section refers to, with the field that refers to it.
+    pub fn secret_references(&self) -> Vec<(&'static str, &str)> {
+        let mut refs = Vec::new();
+        if let Some(t) = &self.gateway.token {
+            refs.push(("gateway.token", t.as_str()));
+        }
+        if let Some(k) = &self.models.api_key {
+            refs.push(("models.api_key", k.as_str()));
+        }
+        if let Some(m) = &self.channels.matrix {
+            refs.push(("channels.matrix.access_token", m.access_token.as_str()));
+        }
+        if let Some(t) = &self.channels.telegram {
+            refs.push(("channels.telegram.bot_token", t.bot_token.as_str()));
+        }
+        if let Some(p) = &self.observability.prometheus {
+            refs.push(("observability.prometheus.token", p.token.as_str()));
+        }
+        refs
+    }
+
+    /// Where a secret lands on the host, as OpenClaw and the secret check see it.
+    pub fn secret_location(&self, name: &str) -> Option<SecretLocation> {
+        let item = self.secrets.items.get(name)?;
+        Some(match item.deliver {
+            Delivery::File => SecretLocation::File {
+                path: match (&self.secrets.backend, &item.path) {
+                    (SecretBackend::Files, Some(p)) => p.clone(),
+                    _ => format!("{}/{}", self.secrets.dir.trim_end_matches('/'), name),
+                },
+            },
+            Delivery::Env => SecretLocation::Env {
+                file: self.env_file_path(),
+                var: item.env_var_name(name),
+            },
+        })
+    }
+
+    pub fn env_file_path(&self) -> String {
+        format!("{}/{}", self.secrets.dir.trim_end_matches('/'), self.secrets.env_file)
+    }
+
+    /// True when at least one secret goes through the env file.
+    pub fn uses_env_file(&self) -> bool {
+        self.secrets.items.values().any(|i| i.deliver == Delivery::Env)
+    }
+}
+
+impl SecretItem {
+    pub fn kv_key<'a>(&'a self, name: &'a str) -> &'a str {
+        self.key.as_deref().unwrap_or(name)
+    }
+
+    pub fn env_var_name(&self, name: &str) -> String {
+        self.env_var.clone().unwrap_or_else(|| name.to_ascii_uppercase().replace('-', "_"))
+    }
+}
+
+/// Where one rendered secret ends up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SecretLocation {
+    File { path: String },
+    Env { file: String, var: String },
+}
