@@ -44,8 +44,9 @@ pub fn render(spec: &Spec) -> Value {
     root.insert("secrets".into(), secrets(spec));
     root.insert("models".into(), models(spec));
     root.insert("agents".into(), agents(spec));
-    if !spec.bindings.is_empty() {
-        root.insert("bindings".into(), bindings(spec));
+    let routes = bindings(spec);
+    if routes.as_array().is_some_and(|r| !r.is_empty()) {
+        root.insert("bindings".into(), routes);
     }
     let channels = channels(spec);
     if !channels.is_empty() {
@@ -140,19 +141,27 @@ fn gateway(spec: &Spec) -> Value {
     Value::Object(gw)
 }
 
+/// Providers only for the secrets openclaw.json itself refers to; others (a Prometheus
+/// credential, say) are none of the gateway's business.
 fn secrets(spec: &Spec) -> Value {
+    let used: Vec<&str> = spec
+        .secret_references()
+        .into_iter()
+        .filter(|(field, _)| !field.starts_with("observability."))
+        .map(|(_, name)| name)
+        .collect();
     let mut providers = Map::new();
     let env_vars: Vec<String> = spec
         .secrets
         .items
         .iter()
-        .filter(|(_, i)| i.deliver == Delivery::Env)
+        .filter(|(n, i)| i.deliver == Delivery::Env && used.contains(&n.as_str()))
         .map(|(n, i)| i.env_var_name(n))
         .collect();
     if !env_vars.is_empty() {
         providers.insert(ENV_PROVIDER.into(), json!({ "source": "env", "allowlist": env_vars }));
     }
-    for name in spec.secrets.items.keys() {
+    for name in spec.secrets.items.keys().filter(|n| used.contains(&n.as_str())) {
         if let Some(SecretLocation::File { path }) = spec.secret_location(name) {
             providers.insert(
                 file_provider(name),
@@ -206,10 +215,21 @@ fn agents(spec: &Spec) -> Value {
             "fallbacks": m.fallbacks.iter().map(|f| model_ref(spec, f)).collect::<Vec<_>>(),
         }),
     );
+    let default_id = spec.default_agent().map(|a| a.id.clone());
+    let fleet = spec.agents.len() > 1;
+    if let (true, Some(id)) = (fleet, &default_id) {
+        // OpenClaw 2026.9 retired per-agent `default` markers: a fleet names the owner of
+        // ambient work (system consults, heartbeat) explicitly, and unrouted channel traffic
+        // reaches it through catch-all bindings (see `bindings`).
+        defaults.insert("systemAgent".into(), json!({ "agentId": id }));
+        defaults.insert("heartbeat".into(), json!({ "agentId": id }));
+    }
     let mut root = Map::new();
+    if fleet {
+        root.insert("ownership".into(), json!("explicit"));
+    }
     root.insert("defaults".into(), Value::Object(defaults));
     if !spec.agents.is_empty() {
-        let default_id = spec.default_agent().map(|a| a.id.clone());
         let mut entries = Map::new();
         for a in &spec.agents {
             let mut e = Map::new();
@@ -218,9 +238,6 @@ fn agents(spec: &Spec) -> Value {
             }
             if let Some(w) = &a.workspace {
                 e.insert("workspace".into(), json!(w));
-            }
-            if default_id.as_deref() == Some(a.id.as_str()) {
-                e.insert("default".into(), json!(true));
             }
             if let Some(model) = &a.model {
                 e.insert("model".into(), json!(model_ref(spec, model)));
@@ -252,10 +269,22 @@ fn agents(spec: &Spec) -> Value {
     Value::Object(root)
 }
 
+/// Channels the gateway serves, by OpenClaw channel id.
+fn configured_channels(spec: &Spec) -> Vec<&'static str> {
+    let mut c = Vec::new();
+    if spec.channels.matrix.is_some() {
+        c.push("matrix");
+    }
+    if spec.channels.telegram.is_some() {
+        c.push("telegram");
+    }
+    c
+}
+
 fn bindings(spec: &Spec) -> Value {
-    Value::Array(
-        spec.bindings
-            .iter()
+    let mut routes: Vec<Value> = spec
+        .bindings
+        .iter()
             .map(|b| {
                 let mut m = Map::new();
                 m.insert("channel".into(), json!(b.channel));
@@ -272,8 +301,22 @@ fn bindings(spec: &Spec) -> Value {
                 }
                 json!({ "type": "route", "agentId": b.agent, "match": m })
             })
-            .collect(),
-    )
+            .collect();
+    // In an explicit-ownership fleet, traffic no specific binding claims would fail closed;
+    // send it to the default agent, after the specific routes.
+    if let (true, Some(default)) = (spec.agents.len() > 1, spec.default_agent()) {
+        for ch in configured_channels(spec) {
+            let has_catch_all = spec.bindings.iter().any(|b| b.channel == ch && b.peer.is_none() && b.account.is_none());
+            if !has_catch_all {
+                routes.push(json!({
+                    "type": "route",
+                    "agentId": default.id,
+                    "match": { "channel": ch, "accountId": "*" },
+                }));
+            }
+        }
+    }
+    Value::Array(routes)
 }
 
 fn dm_policy(p: DmPolicy) -> &'static str {

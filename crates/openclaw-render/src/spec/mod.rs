@@ -594,7 +594,8 @@ pub struct Prometheus {
     pub target: String,
     #[serde(default = "defaults::scrape_interval")]
     pub scrape_interval: Duration,
-    /// Secret (file delivery) holding the bearer token Prometheus presents.
+    /// Secret (file delivery) holding the bearer token Prometheus presents. The metrics
+    /// endpoint sits behind the gateway's own auth, so this is usually the gateway token.
     pub token: String,
     /// node_exporter textfile the probe timer writes.
     #[serde(default = "defaults::probe_textfile")]
