@@ -13,7 +13,10 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("spec is not valid {format}: {message}")]
-    Parse { format: &'static str, message: String },
+    Parse {
+        format: &'static str,
+        message: String,
+    },
 }
 
 /// One problem with a spec: which field, what is wrong, how to fix it.

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use openclaw_render::{output, render_all, RenderError, Spec};
 
 #[derive(Parser)]
-#[command(name = "openclaw-render", version, about = "One deployment spec in, every hardened OpenClaw artifact out")]
+#[command(
+    name = "openclaw-render",
+    version,
+    about = "One deployment spec in, every hardened OpenClaw artifact out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,7 +44,9 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("OPENCLAW_RENDER_LOG"))
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env(
+            "OPENCLAW_RENDER_LOG",
+        ))
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse().command) {
@@ -57,7 +63,9 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &PathBuf) -> Result<Spec> {
-    Spec::from_path(path).map_err(RenderError::from).map_err(Into::into)
+    Spec::from_path(path)
+        .map_err(RenderError::from)
+        .map_err(Into::into)
 }
 
 fn run(cmd: Command) -> Result<()> {
@@ -66,7 +74,11 @@ fn run(cmd: Command) -> Result<()> {
             let artifacts = render_all(&load(&spec)?)?;
             output::write_atomically(&out, &artifacts)?;
             tracing::info!(count = artifacts.len(), out = %out.display(), "rendered");
-            println!("rendered {} artifacts to {}", artifacts.len(), out.display());
+            println!(
+                "rendered {} artifacts to {}",
+                artifacts.len(),
+                out.display()
+            );
         }
         Command::Check { spec } => {
             let artifacts = render_all(&load(&spec)?)?;

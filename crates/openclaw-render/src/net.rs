@@ -11,7 +11,10 @@ pub const ALWAYS_BLOCKED: &[(&str, &str)] = &[
     ("10.0.0.0/8", "RFC 1918 private"),
     ("100.64.0.0/10", "CGNAT shared space (RFC 6598)"),
     ("127.0.0.0/8", "loopback (other than the host's own lo)"),
-    ("169.254.0.0/16", "link-local incl. cloud metadata 169.254.169.254"),
+    (
+        "169.254.0.0/16",
+        "link-local incl. cloud metadata 169.254.169.254",
+    ),
     ("172.16.0.0/12", "RFC 1918 private"),
     ("192.0.0.0/24", "IETF protocol assignments"),
     ("192.168.0.0/16", "RFC 1918 private"),
@@ -50,7 +53,14 @@ mod tests {
 
     #[test]
     fn metadata_and_private_ranges_are_blocked() {
-        for ip in ["169.254.169.254", "10.1.2.3", "192.168.1.1", "100.64.0.1", "fd12::1", "fe80::1"] {
+        for ip in [
+            "169.254.169.254",
+            "10.1.2.3",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd12::1",
+            "fe80::1",
+        ] {
             let c: Cidr = ip.parse().unwrap();
             assert!(blocked_range_of(&c).is_some(), "{ip} should be blocked");
         }

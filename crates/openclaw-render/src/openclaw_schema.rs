@@ -102,7 +102,9 @@ fn rebase_local_defs(v: &mut serde_json::Value, here: &str) {
 /// Surrogates (`\p{Cs}`) cannot occur in a Rust string, so excluding them is a no-op here;
 /// Rust's regex engine has no such class, so it is dropped.
 fn to_rust_dialect(p: &str) -> String {
-    escape_class_brackets(p).replace("[^\\p{Cs}]", "[\\s\\S]").replace("\\p{Cs}", "")
+    escape_class_brackets(p)
+        .replace("[^\\p{Cs}]", "[\\s\\S]")
+        .replace("\\p{Cs}", "")
 }
 
 fn escape_class_brackets(p: &str) -> String {
@@ -158,7 +160,10 @@ mod tests {
 
     #[test]
     fn surrogate_classes_are_dropped() {
-        assert_eq!(to_rust_dialect(r"^(?!\s)[^\p{Cs}]{1,64}$"), r"^(?!\s)[\s\S]{1,64}$");
+        assert_eq!(
+            to_rust_dialect(r"^(?!\s)[^\p{Cs}]{1,64}$"),
+            r"^(?!\s)[\s\S]{1,64}$"
+        );
         assert_eq!(to_rust_dialect(r"[^\p{Cc}\p{Cs}/]"), r"[^\p{Cc}/]");
     }
 

@@ -11,7 +11,10 @@ use crate::error::RenderError;
 use crate::render::Artifact;
 
 fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
-    move |source| RenderError::Write { path: path.display().to_string(), source }
+    move |source| RenderError::Write {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Replaces `out` with exactly these artifacts.
@@ -19,9 +22,15 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
 /// Files are created with their final mode bits, but never wider than 0644 and secrets-free by
 /// construction (templates carry references, not values). Ownership is the installer's job.
 pub fn write_atomically(out: &Path, artifacts: &[Artifact]) -> Result<(), RenderError> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(write_err(parent))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{name}.new-"))
         .tempdir_in(parent)
@@ -33,11 +42,14 @@ pub fn write_atomically(out: &Path, artifacts: &[Artifact]) -> Result<(), Render
             fs::create_dir_all(dir).map_err(write_err(dir))?;
         }
         let mut f = fs::File::create(&path).map_err(write_err(&path))?;
-        f.write_all(a.content.as_bytes()).map_err(write_err(&path))?;
+        f.write_all(a.content.as_bytes())
+            .map_err(write_err(&path))?;
         f.sync_all().map_err(write_err(&path))?;
-        fs::set_permissions(&path, fs::Permissions::from_mode(a.mode & 0o755)).map_err(write_err(&path))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(a.mode & 0o755))
+            .map_err(write_err(&path))?;
     }
-    fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755)).map_err(write_err(staging.path()))?;
+    fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
+        .map_err(write_err(staging.path()))?;
 
     // Swap: old -> backup, staging -> out, then drop the backup. Two renames in one
     // directory; readers see either the old tree or the new one.

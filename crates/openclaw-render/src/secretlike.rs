@@ -33,7 +33,9 @@ fn is_telegram_token(t: &str) -> bool {
             (6..=12).contains(&id.len())
                 && id.bytes().all(|b| b.is_ascii_digit())
                 && secret.len() >= 30
-                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         }
         None => false,
     }
@@ -64,12 +66,22 @@ mod tests {
         assert!(looks_like_secret("sk-1234567890abcdefghij").is_some());
         assert!(looks_like_secret("syt_b3BlbmNsYXc_abcdefghijklmnop_1a2b3c").is_some());
         assert!(looks_like_secret("123456789:AAHk9aQ-abcdefghijklmnopqrstuvwxyz0").is_some());
-        assert!(looks_like_secret("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08").is_some());
+        assert!(looks_like_secret(
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        )
+        .is_some());
     }
 
     #[test]
     fn leaves_names_and_urls_alone() {
-        for s in ["gateway_token", "litellm_api_key", "https://litellm.home.example/v1", "@you:home.example", "OPENCLAW_GATEWAY_TOKEN", "claude-opus-4-6"] {
+        for s in [
+            "gateway_token",
+            "litellm_api_key",
+            "https://litellm.home.example/v1",
+            "@you:home.example",
+            "OPENCLAW_GATEWAY_TOKEN",
+            "claude-opus-4-6",
+        ] {
             assert!(looks_like_secret(s).is_none(), "{s}");
         }
     }

@@ -29,8 +29,17 @@ pub fn validate(spec: &Spec) -> Result<(), Invalid> {
 struct Report(Vec<Problem>);
 
 impl Report {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
-        self.0.push(Problem { field: field.into(), message: message.into(), fix: fix.into() });
+    fn add(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.0.push(Problem {
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+        });
     }
 }
 
@@ -63,7 +72,10 @@ fn name(spec: &Spec, r: &mut Report) {
     if !is_slug(&spec.name, &['-']) || spec.name.len() > 24 {
         r.add(
             "name",
-            format!("'{}' cannot be used in unit, table and file names", spec.name),
+            format!(
+                "'{}' cannot be used in unit, table and file names",
+                spec.name
+            ),
             "use 1-24 lowercase letters, digits and '-', starting with a letter",
         );
     }
@@ -72,7 +84,11 @@ fn name(spec: &Spec, r: &mut Report) {
 fn gateway(spec: &Spec, r: &mut Report) {
     let g = &spec.gateway;
     if g.port < 1024 {
-        r.add("gateway.port", format!("port {} needs root privileges", g.port), "use an unprivileged port such as 18789");
+        r.add(
+            "gateway.port",
+            format!("port {} needs root privileges", g.port),
+            "use an unprivileged port such as 18789",
+        );
     }
     match (g.bind, &g.custom_bind_host) {
         (Bind::Custom, None) => r.add(
@@ -80,11 +96,17 @@ fn gateway(spec: &Spec, r: &mut Report) {
             "bind = \"custom\" needs the address to bind",
             "set gateway.custom_bind_host to one of the host's addresses",
         ),
-        (Bind::Custom, Some(h)) if h.parse::<IpAddr>().map(|ip| ip.is_unspecified()).unwrap_or(true) => r.add(
-            "gateway.custom_bind_host",
-            format!("'{h}' is not a specific IP address"),
-            "give one address of the host (0.0.0.0 and :: would listen everywhere)",
-        ),
+        (Bind::Custom, Some(h))
+            if h.parse::<IpAddr>()
+                .map(|ip| ip.is_unspecified())
+                .unwrap_or(true) =>
+        {
+            r.add(
+                "gateway.custom_bind_host",
+                format!("'{h}' is not a specific IP address"),
+                "give one address of the host (0.0.0.0 and :: would listen everywhere)",
+            )
+        }
         (b, Some(_)) if b != Bind::Custom => r.add(
             "gateway.custom_bind_host",
             "is set but gateway.bind is not \"custom\"",
@@ -112,7 +134,10 @@ fn gateway(spec: &Spec, r: &mut Report) {
         _ => {}
     }
     if g.auth == AuthMode::TrustedProxy
-        && spec.settings.pointer_get("/gateway/auth/trustedProxy/userHeader").is_none()
+        && spec
+            .settings
+            .pointer_get("/gateway/auth/trustedProxy/userHeader")
+            .is_none()
     {
         r.add(
             "settings.gateway.auth.trustedProxy.userHeader",
@@ -122,11 +147,16 @@ fn gateway(spec: &Spec, r: &mut Report) {
     }
     for (i, p) in g.trusted_proxies.iter().enumerate() {
         if p.parse::<Cidr>().is_err() {
-            r.add(format!("gateway.trusted_proxies[{i}]"), format!("'{p}' is not an address or CIDR"), "write e.g. \"10.0.3.2\"");
+            r.add(
+                format!("gateway.trusted_proxies[{i}]"),
+                format!("'{p}' is not an address or CIDR"),
+                "write e.g. \"10.0.3.2\"",
+            );
         }
     }
     for (i, o) in g.allowed_origins.iter().enumerate() {
-        if !(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/') || o == "*" {
+        if !(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/') || o == "*"
+        {
             r.add(
                 format!("gateway.allowed_origins[{i}]"),
                 format!("'{o}' is not a browser origin"),
@@ -136,10 +166,18 @@ fn gateway(spec: &Spec, r: &mut Report) {
     }
     let rl = &g.rate_limit;
     if rl.max_attempts == 0 || rl.max_attempts > 100 {
-        r.add("gateway.rate_limit.max_attempts", format!("{} attempts per window", rl.max_attempts), "use 3-100");
+        r.add(
+            "gateway.rate_limit.max_attempts",
+            format!("{} attempts per window", rl.max_attempts),
+            "use 3-100",
+        );
     }
     if rl.window.as_secs() == 0 || rl.lockout.as_secs() == 0 {
-        r.add("gateway.rate_limit", "window and lockout must be longer than 0s", "use e.g. window = \"1m\", lockout = \"5m\"");
+        r.add(
+            "gateway.rate_limit",
+            "window and lockout must be longer than 0s",
+            "use e.g. window = \"1m\", lockout = \"5m\"",
+        );
     }
 }
 
@@ -161,32 +199,66 @@ fn secrets(spec: &Spec, r: &mut Report) {
         }
     }
     if !s.dir.starts_with('/') || s.dir.starts_with("/nix/store") {
-        r.add("secrets.dir", format!("'{}' must be an absolute path outside the Nix store", s.dir), "use e.g. /run/secrets/openclaw (a tmpfs)");
+        r.add(
+            "secrets.dir",
+            format!("'{}' must be an absolute path outside the Nix store", s.dir),
+            "use e.g. /run/secrets/openclaw (a tmpfs)",
+        );
     }
     if s.env_file.contains('/') || s.env_file.is_empty() {
-        r.add("secrets.env_file", "must be a plain file name inside secrets.dir", "use e.g. \"openclaw.env\"");
+        r.add(
+            "secrets.env_file",
+            "must be a plain file name inside secrets.dir",
+            "use e.g. \"openclaw.env\"",
+        );
     }
     let mut env_vars: BTreeMap<String, &str> = BTreeMap::new();
     for (name, item) in &s.items {
         let field = format!("secrets.items.{name}");
         if !is_slug(name, &['_']) {
-            r.add(&field, format!("'{name}' cannot be a file name"), "use lowercase letters, digits and '_'");
+            r.add(
+                &field,
+                format!("'{name}' cannot be a file name"),
+                "use lowercase letters, digits and '_'",
+            );
         }
         if item.deliver == Delivery::Env {
             let var = item.env_var_name(name);
-            let valid = var.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            let valid = var
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                r.add(format!("{field}.env_var"), format!("'{var}' is not an environment variable name"), "use [A-Za-z_][A-Za-z0-9_]*");
+                r.add(
+                    format!("{field}.env_var"),
+                    format!("'{var}' is not an environment variable name"),
+                    "use [A-Za-z_][A-Za-z0-9_]*",
+                );
             }
             if let Some(other) = env_vars.insert(var.clone(), name) {
-                r.add(format!("{field}.env_var"), format!("'{var}' is also used by secrets.items.{other}"), "give each secret its own variable");
+                r.add(
+                    format!("{field}.env_var"),
+                    format!("'{var}' is also used by secrets.items.{other}"),
+                    "give each secret its own variable",
+                );
             }
         } else if item.env_var.is_some() {
-            r.add(format!("{field}.env_var"), "is set but the secret is delivered as a file", "set deliver = \"env\" or remove env_var");
+            r.add(
+                format!("{field}.env_var"),
+                "is set but the secret is delivered as a file",
+                "set deliver = \"env\" or remove env_var",
+            );
         }
         if item.min_length < 8 {
-            r.add(format!("{field}.min_length"), format!("{} is too short to catch truncated secrets", item.min_length), "use at least 8");
+            r.add(
+                format!("{field}.min_length"),
+                format!(
+                    "{} is too short to catch truncated secrets",
+                    item.min_length
+                ),
+                "use at least 8",
+            );
         }
         match (s.backend, &item.path) {
             (SecretBackend::Files, None) if item.deliver == Delivery::File => r.add(
@@ -238,9 +310,16 @@ fn secrets(spec: &Spec, r: &mut Report) {
                 );
             }
             if !bao.address.starts_with("https://") {
-                r.add("secrets.openbao.address", format!("'{}' is not https", bao.address), "OpenBao cert auth needs TLS: use https://...");
+                r.add(
+                    "secrets.openbao.address",
+                    format!("'{}' is not https", bao.address),
+                    "OpenBao cert auth needs TLS: use https://...",
+                );
             }
-            if bao.kv_path.starts_with('/') || bao.kv_path.contains("/data/") || bao.kv_path.is_empty() {
+            if bao.kv_path.starts_with('/')
+                || bao.kv_path.contains("/data/")
+                || bao.kv_path.is_empty()
+            {
                 r.add(
                     "secrets.openbao.kv_path",
                     format!("'{}' is not a path inside the KV v2 mount", bao.kv_path),
@@ -248,25 +327,44 @@ fn secrets(spec: &Spec, r: &mut Report) {
                 );
             }
             if bao.refresh_interval.as_secs() < 5 {
-                r.add("secrets.openbao.refresh_interval", "re-reading more often than every 5s loads OpenBao for nothing", "use 5s or more");
+                r.add(
+                    "secrets.openbao.refresh_interval",
+                    "re-reading more often than every 5s loads OpenBao for nothing",
+                    "use 5s or more",
+                );
             }
         }
         (SecretBackend::Files, None) => {}
     }
     if let Some(mc) = &spec.machine_cert {
         if !mc.ca_url.starts_with("https://") {
-            r.add("machine_cert.ca_url", format!("'{}' is not https", mc.ca_url), "step-ca serves https; use https://ca.example:9000");
+            r.add(
+                "machine_cert.ca_url",
+                format!("'{}' is not https", mc.ca_url),
+                "step-ca serves https; use https://ca.example:9000",
+            );
         }
         if mc.renew_before <= mc.check_interval {
             r.add(
                 "machine_cert.renew_before",
-                format!("renewal starts {} before expiry but the timer only checks every {}", mc.renew_before, mc.check_interval),
+                format!(
+                    "renewal starts {} before expiry but the timer only checks every {}",
+                    mc.renew_before, mc.check_interval
+                ),
                 "make renew_before several times check_interval",
             );
         }
-        for (f, p) in [("machine_cert.cert", &mc.cert), ("machine_cert.key", &mc.key), ("machine_cert.root_ca", &mc.root_ca)] {
+        for (f, p) in [
+            ("machine_cert.cert", &mc.cert),
+            ("machine_cert.key", &mc.key),
+            ("machine_cert.root_ca", &mc.root_ca),
+        ] {
             if !p.starts_with('/') || p.starts_with("/nix/store") && f == "machine_cert.key" {
-                r.add(f, format!("'{p}' must be an absolute path (and the key outside the Nix store)"), "use e.g. /var/lib/openclaw-cert/machine.key");
+                r.add(
+                    f,
+                    format!("'{p}' must be an absolute path (and the key outside the Nix store)"),
+                    "use e.g. /var/lib/openclaw-cert/machine.key",
+                );
             }
         }
     }
@@ -275,38 +373,74 @@ fn secrets(spec: &Spec, r: &mut Report) {
 fn models(spec: &Spec, r: &mut Report) {
     let m = &spec.models;
     if !is_slug(&m.provider_id, &['-', '_']) {
-        r.add("models.provider_id", format!("'{}' is not a provider id", m.provider_id), "use lowercase letters, digits, '-' and '_'");
+        r.add(
+            "models.provider_id",
+            format!("'{}' is not a provider id", m.provider_id),
+            "use lowercase letters, digits, '-' and '_'",
+        );
     }
     if parse_url(&m.base_url).is_none() {
-        r.add("models.base_url", format!("'{}' is not an http(s) URL", m.base_url), "write e.g. https://litellm.home.example/v1");
+        r.add(
+            "models.base_url",
+            format!("'{}' is not an http(s) URL", m.base_url),
+            "write e.g. https://litellm.home.example/v1",
+        );
     }
     if m.models.is_empty() {
-        r.add("models.models", "no model is listed", "list the model ids the endpoint serves");
+        r.add(
+            "models.models",
+            "no model is listed",
+            "list the model ids the endpoint serves",
+        );
     }
     let known = |id: &str| m.models.iter().any(|x| x == id);
     if !known(&m.primary) {
-        r.add("models.primary", format!("'{}' is not in models.models", m.primary), "add it to models.models or pick one of them");
+        r.add(
+            "models.primary",
+            format!("'{}' is not in models.models", m.primary),
+            "add it to models.models or pick one of them",
+        );
     }
     for (i, f) in m.fallbacks.iter().enumerate() {
         if !known(f) {
-            r.add(format!("models.fallbacks[{i}]"), format!("'{f}' is not in models.models"), "add it to models.models or remove it");
+            r.add(
+                format!("models.fallbacks[{i}]"),
+                format!("'{f}' is not in models.models"),
+                "add it to models.models or remove it",
+            );
         }
         if f == &m.primary {
-            r.add(format!("models.fallbacks[{i}]"), "repeats the primary model", "remove it");
+            r.add(
+                format!("models.fallbacks[{i}]"),
+                "repeats the primary model",
+                "remove it",
+            );
         }
     }
     if m.api_key.is_none() && !is_loopback_url(&m.base_url) {
-        r.add("models.api_key", "a remote model endpoint without a key lets anyone on the path spend your budget", "set models.api_key to a secret name (a LiteLLM virtual key)");
+        r.add(
+            "models.api_key",
+            "a remote model endpoint without a key lets anyone on the path spend your budget",
+            "set models.api_key to a secret name (a LiteLLM virtual key)",
+        );
     }
 }
 
 fn channels(spec: &Spec, r: &mut Report) {
     if let Some(mx) = &spec.channels.matrix {
         if !mx.homeserver.starts_with("https://") && !is_loopback_url(&mx.homeserver) {
-            r.add("channels.matrix.homeserver", format!("'{}' is not https", mx.homeserver), "use the homeserver's https:// URL");
+            r.add(
+                "channels.matrix.homeserver",
+                format!("'{}' is not https", mx.homeserver),
+                "use the homeserver's https:// URL",
+            );
         }
         if !is_matrix_user(&mx.user_id) {
-            r.add("channels.matrix.user_id", format!("'{}' is not a Matrix user id", mx.user_id), "write @bot:server");
+            r.add(
+                "channels.matrix.user_id",
+                format!("'{}' is not a Matrix user id", mx.user_id),
+                "write @bot:server",
+            );
         }
         match mx.dm_policy {
             DmPolicy::Allowlist if mx.allow_from.is_empty() => r.add(
@@ -323,7 +457,11 @@ fn channels(spec: &Spec, r: &mut Report) {
         }
         for (i, u) in mx.allow_from.iter().chain(&mx.group_allow_from).enumerate() {
             if !is_matrix_user(u) && u != "*" {
-                r.add(format!("channels.matrix.allow_from[{i}]"), format!("'{u}' is not a Matrix user id"), "write @user:server");
+                r.add(
+                    format!("channels.matrix.allow_from[{i}]"),
+                    format!("'{u}' is not a Matrix user id"),
+                    "write @user:server",
+                );
             }
         }
         if mx.group_policy == GroupPolicy::Allowlist && mx.rooms.is_empty() {
@@ -361,7 +499,11 @@ fn channels(spec: &Spec, r: &mut Report) {
         }
         for (i, u) in tg.allow_from.iter().enumerate() {
             if u.is_empty() || !u.bytes().all(|b| b.is_ascii_digit()) {
-                r.add(format!("channels.telegram.allow_from[{i}]"), format!("'{u}' is not a numeric Telegram user id"), "use the id @userinfobot reports");
+                r.add(
+                    format!("channels.telegram.allow_from[{i}]"),
+                    format!("'{u}' is not a numeric Telegram user id"),
+                    "use the id @userinfobot reports",
+                );
             }
         }
     }
@@ -371,29 +513,53 @@ fn agents(spec: &Spec, r: &mut Report) {
     let mut ids = BTreeSet::new();
     for (i, a) in spec.agents.iter().enumerate() {
         if !is_slug(&a.id, &['-', '_']) {
-            r.add(format!("agents[{i}].id"), format!("'{}' is not an agent id", a.id), "use lowercase letters, digits, '-' and '_'");
+            r.add(
+                format!("agents[{i}].id"),
+                format!("'{}' is not an agent id", a.id),
+                "use lowercase letters, digits, '-' and '_'",
+            );
         }
         if !ids.insert(a.id.as_str()) {
-            r.add(format!("agents[{i}].id"), format!("'{}' is declared twice", a.id), "give every agent its own id");
+            r.add(
+                format!("agents[{i}].id"),
+                format!("'{}' is declared twice", a.id),
+                "give every agent its own id",
+            );
         }
         for t in &a.tools_allow {
             if a.tools_deny.contains(t) {
-                r.add(format!("agents[{i}].tools_allow"), format!("'{t}' is both allowed and denied"), "keep it in one list");
+                r.add(
+                    format!("agents[{i}].tools_allow"),
+                    format!("'{t}' is both allowed and denied"),
+                    "keep it in one list",
+                );
             }
         }
         if let Some(m) = &a.model {
             if !m.contains('/') && !spec.models.models.contains(m) {
-                r.add(format!("agents[{i}].model"), format!("'{m}' is not in models.models"), "use one of models.models or <provider>/<model>");
+                r.add(
+                    format!("agents[{i}].model"),
+                    format!("'{m}' is not in models.models"),
+                    "use one of models.models or <provider>/<model>",
+                );
             }
         }
         if let Some(w) = &a.workspace {
             if !w.starts_with('/') && !w.starts_with('~') {
-                r.add(format!("agents[{i}].workspace"), format!("'{w}' is relative"), "use an absolute path");
+                r.add(
+                    format!("agents[{i}].workspace"),
+                    format!("'{w}' is relative"),
+                    "use an absolute path",
+                );
             }
         }
     }
     if spec.agents.iter().filter(|a| a.default).count() > 1 {
-        r.add("agents", "more than one agent has default = true", "mark exactly one agent as default");
+        r.add(
+            "agents",
+            "more than one agent has default = true",
+            "mark exactly one agent as default",
+        );
     }
     let channels: Vec<&str> = [
         spec.channels.matrix.as_ref().map(|_| "matrix"),
@@ -405,7 +571,11 @@ fn agents(spec: &Spec, r: &mut Report) {
     .collect();
     for (i, b) in spec.bindings.iter().enumerate() {
         if !ids.contains(b.agent.as_str()) {
-            r.add(format!("bindings[{i}].agent"), format!("no agent '{}' is declared", b.agent), "declare it under [[agents]] or fix the name");
+            r.add(
+                format!("bindings[{i}].agent"),
+                format!("no agent '{}' is declared", b.agent),
+                "declare it under [[agents]] or fix the name",
+            );
         }
         if !channels.contains(&b.channel.as_str()) {
             r.add(
@@ -418,19 +588,39 @@ fn agents(spec: &Spec, r: &mut Report) {
     let mut names = BTreeSet::new();
     for (i, c) in spec.cron.iter().enumerate() {
         if !is_slug(&c.name, &['-', '_']) || !names.insert(c.name.as_str()) {
-            r.add(format!("cron[{i}].name"), format!("'{}' is not a unique job name", c.name), "use a unique lowercase name");
+            r.add(
+                format!("cron[{i}].name"),
+                format!("'{}' is not a unique job name", c.name),
+                "use a unique lowercase name",
+            );
         }
         if let Err(e) = check_cron(&c.schedule) {
-            r.add(format!("cron[{i}].schedule"), format!("'{}': {e}", c.schedule), "write 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 8 * * 1-5\"");
+            r.add(
+                format!("cron[{i}].schedule"),
+                format!("'{}': {e}", c.schedule),
+                "write 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 8 * * 1-5\"",
+            );
         }
         if !ids.contains(c.agent.as_str()) && !(spec.agents.is_empty() && c.agent == "main") {
-            r.add(format!("cron[{i}].agent"), format!("no agent '{}' is declared", c.agent), "declare it under [[agents]] or fix the name");
+            r.add(
+                format!("cron[{i}].agent"),
+                format!("no agent '{}' is declared", c.agent),
+                "declare it under [[agents]] or fix the name",
+            );
         }
         if c.prompt.trim().is_empty() {
-            r.add(format!("cron[{i}].prompt"), "is empty", "write what the agent should do");
+            r.add(
+                format!("cron[{i}].prompt"),
+                "is empty",
+                "write what the agent should do",
+            );
         }
         if c.timezone.is_empty() || c.timezone.contains(' ') {
-            r.add(format!("cron[{i}].timezone"), format!("'{}' is not a time zone", c.timezone), "use an IANA name such as \"Europe/Zurich\"");
+            r.add(
+                format!("cron[{i}].timezone"),
+                format!("'{}' is not a time zone", c.timezone),
+                "use an IANA name such as \"Europe/Zurich\"",
+            );
         }
     }
 }
@@ -457,7 +647,9 @@ fn check_cron(expr: &str) -> Result<(), String> {
                 continue;
             }
             for v in range.split('-') {
-                let n: u32 = v.parse().map_err(|_| format!("'{part}' is not a number, range or *"))?;
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| format!("'{part}' is not a number, range or *"))?;
                 if n < lo || n > hi {
                     return Err(format!("{n} is outside {lo}-{hi}"));
                 }
@@ -471,23 +663,38 @@ fn egress(spec: &Spec, r: &mut Report) {
     let e = &spec.egress;
     for (i, d) in e.dns_resolvers.iter().enumerate() {
         if d.parse::<IpAddr>().is_err() {
-            r.add(format!("egress.dns_resolvers[{i}]"), format!("'{d}' is not an IP address"), "nftables needs addresses: write e.g. \"10.0.3.1\"");
+            r.add(
+                format!("egress.dns_resolvers[{i}]"),
+                format!("'{d}' is not an IP address"),
+                "nftables needs addresses: write e.g. \"10.0.3.1\"",
+            );
         }
     }
     for (i, rule) in e.allow.iter().enumerate() {
         let f = format!("egress.allow[{i}]");
         if rule.ports.is_empty() || rule.ports.contains(&0) {
-            r.add(format!("{f}.ports"), "needs at least one port between 1 and 65535", "list the ports, e.g. [443]");
+            r.add(
+                format!("{f}.ports"),
+                "needs at least one port between 1 and 65535",
+                "list the ports, e.g. [443]",
+            );
         }
         let full = if rule.to.is_ipv4() { 32 } else { 128 };
         if rule.to.prefix() < if rule.to.is_ipv4() { 8 } else { 32 } {
-            r.add(format!("{f}.to"), format!("{} is too broad for an allow rule", rule.to), "name the hosts or a small subnet");
+            r.add(
+                format!("{f}.to"),
+                format!("{} is too broad for an allow rule", rule.to),
+                "name the hosts or a small subnet",
+            );
         }
         if let Some((range, why)) = net::blocked_range_of(&rule.to) {
             if !rule.allow_private {
                 r.add(
                     format!("{f}.to"),
-                    format!("{} lies inside the always-blocked {} ({why})", rule.to, range),
+                    format!(
+                        "{} lies inside the always-blocked {} ({why})",
+                        rule.to, range
+                    ),
                     "set allow_private = true on this rule if the gateway really must reach it",
                 );
             } else if rule.to.prefix() < full - 8 && range.prefix() <= rule.to.prefix() {
@@ -500,12 +707,20 @@ fn egress(spec: &Spec, r: &mut Report) {
             }
         }
         if rule.name.is_empty() || rule.name.contains('"') {
-            r.add(format!("{f}.name"), "must be a non-empty label without quotes", "write what it is for, e.g. \"litellm\"");
+            r.add(
+                format!("{f}.name"),
+                "must be a non-empty label without quotes",
+                "write what it is for, e.g. \"litellm\"",
+            );
         }
     }
     for (i, c) in e.container_interfaces.iter().enumerate() {
         if c.is_empty() || c.len() > 15 || c.contains(|ch: char| ch.is_whitespace() || ch == '"') {
-            r.add(format!("egress.container_interfaces[{i}]"), format!("'{c}' is not an interface name"), "use the Podman bridge name, e.g. \"podman1\"");
+            r.add(
+                format!("egress.container_interfaces[{i}]"),
+                format!("'{c}' is not an interface name"),
+                "use the Podman bridge name, e.g. \"podman1\"",
+            );
         }
     }
 }
@@ -517,24 +732,45 @@ struct Endpoint<'a> {
 }
 
 fn endpoints(spec: &Spec) -> Vec<Endpoint<'_>> {
-    let mut v = vec![Endpoint { field: "models.base_url", url: &spec.models.base_url }];
+    let mut v = vec![Endpoint {
+        field: "models.base_url",
+        url: &spec.models.base_url,
+    }];
     if let Some(b) = &spec.secrets.openbao {
-        v.push(Endpoint { field: "secrets.openbao.address", url: &b.address });
+        v.push(Endpoint {
+            field: "secrets.openbao.address",
+            url: &b.address,
+        });
     }
     if let Some(mc) = &spec.machine_cert {
-        v.push(Endpoint { field: "machine_cert.ca_url", url: &mc.ca_url });
+        v.push(Endpoint {
+            field: "machine_cert.ca_url",
+            url: &mc.ca_url,
+        });
     }
     if let Some(mx) = &spec.channels.matrix {
-        v.push(Endpoint { field: "channels.matrix.homeserver", url: &mx.homeserver });
+        v.push(Endpoint {
+            field: "channels.matrix.homeserver",
+            url: &mx.homeserver,
+        });
     }
     if let Some(o) = &spec.observability.otel {
-        v.push(Endpoint { field: "observability.otel.endpoint", url: &o.endpoint });
+        v.push(Endpoint {
+            field: "observability.otel.endpoint",
+            url: &o.endpoint,
+        });
     }
     if spec.channels.telegram.is_some() {
-        v.push(Endpoint { field: "channels.telegram", url: "https://api.telegram.org" });
+        v.push(Endpoint {
+            field: "channels.telegram",
+            url: "https://api.telegram.org",
+        });
     }
     if spec.models.catalog_refresh {
-        v.push(Endpoint { field: "models.catalog_refresh", url: "https://catalog.openclaw.ai" });
+        v.push(Endpoint {
+            field: "models.catalog_refresh",
+            url: "https://catalog.openclaw.ai",
+        });
     }
     v
 }
@@ -546,22 +782,35 @@ fn endpoints_reachable(spec: &Spec, r: &mut Report) {
     for ep in endpoints(spec) {
         let Some(u) = parse_url(ep.url) else {
             if ep.field != "models.base_url" {
-                r.add(ep.field, format!("'{}' is not an http(s) URL", ep.url), "write scheme://host[:port]");
+                r.add(
+                    ep.field,
+                    format!("'{}' is not an http(s) URL", ep.url),
+                    "write scheme://host[:port]",
+                );
             }
             continue;
         };
         let allowed = match u.host.parse::<IpAddr>() {
             Ok(ip) if ip.is_loopback() => true,
             Ok(ip) => {
-                e.allow.iter().any(|a| a.protocol == Protocol::Tcp && a.to.contains(ip) && a.ports.contains(&u.port))
-                    || (e.allow_public_web
-                        && matches!(u.port, 80 | 443)
-                        && net::blocked_range_of(&Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 }).expect("host prefix")).is_none())
+                e.allow.iter().any(|a| {
+                    a.protocol == Protocol::Tcp && a.to.contains(ip) && a.ports.contains(&u.port)
+                }) || (e.allow_public_web
+                    && matches!(u.port, 80 | 443)
+                    && net::blocked_range_of(
+                        &Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 }).expect("host prefix"),
+                    )
+                    .is_none())
             }
             Err(_) if u.host == "localhost" => true,
             Err(_) => {
-                e.allow.iter().any(|a| a.protocol == Protocol::Tcp && a.hosts.iter().any(|h| h == &u.host) && a.ports.contains(&u.port))
-                    || (e.allow_public_web && matches!(u.port, 80 | 443) && !e.allow.iter().any(|a| a.hosts.iter().any(|h| h == &u.host)))
+                e.allow.iter().any(|a| {
+                    a.protocol == Protocol::Tcp
+                        && a.hosts.iter().any(|h| h == &u.host)
+                        && a.ports.contains(&u.port)
+                }) || (e.allow_public_web
+                    && matches!(u.port, 80 | 443)
+                    && !e.allow.iter().any(|a| a.hosts.iter().any(|h| h == &u.host)))
             }
         };
         if !allowed {
@@ -578,10 +827,14 @@ fn endpoints_reachable(spec: &Spec, r: &mut Report) {
                 },
             );
         }
-        if u.host.parse::<IpAddr>().is_err() && u.host != "localhost" && e.dns_resolvers.is_empty() {
+        if u.host.parse::<IpAddr>().is_err() && u.host != "localhost" && e.dns_resolvers.is_empty()
+        {
             r.add(
                 "egress.dns_resolvers",
-                format!("{} = {} is a host name but no DNS resolver is allowed", ep.field, ep.url),
+                format!(
+                    "{} = {} is a host name but no DNS resolver is allowed",
+                    ep.field, ep.url
+                ),
                 "list the resolver's address in egress.dns_resolvers",
             );
         }
@@ -591,7 +844,11 @@ fn endpoints_reachable(spec: &Spec, r: &mut Report) {
 fn ingress(spec: &Spec, r: &mut Report) {
     for (i, c) in spec.ingress.allow_from.iter().enumerate() {
         if c.prefix() == 0 {
-            r.add(format!("ingress.allow_from[{i}]"), format!("{c} lets everyone reach the gateway"), "list the reverse proxy and monitoring hosts");
+            r.add(
+                format!("ingress.allow_from[{i}]"),
+                format!("{c} lets everyone reach the gateway"),
+                "list the reverse proxy and monitoring hosts",
+            );
         }
     }
     if spec.gateway.bind != Bind::Loopback && spec.ingress.allow_from.is_empty() {
@@ -615,10 +872,18 @@ fn observability(spec: &Spec, r: &mut Report) {
             }
         }
         if !p.target.contains(':') {
-            r.add("observability.prometheus.target", format!("'{}' has no port", p.target), "write host:port, e.g. \"10.0.3.20:18789\"");
+            r.add(
+                "observability.prometheus.target",
+                format!("'{}' has no port", p.target),
+                "write host:port, e.g. \"10.0.3.20:18789\"",
+            );
         }
         if !p.probe_textfile.starts_with('/') || !p.probe_textfile.ends_with(".prom") {
-            r.add("observability.prometheus.probe_textfile", "must be an absolute path ending in .prom", "node_exporter reads *.prom files");
+            r.add(
+                "observability.prometheus.probe_textfile",
+                "must be an absolute path ending in .prom",
+                "node_exporter reads *.prom files",
+            );
         }
     }
 }
@@ -626,12 +891,22 @@ fn observability(spec: &Spec, r: &mut Report) {
 fn proxy(spec: &Spec, r: &mut Report) {
     let Some(p) = &spec.proxy else { return };
     if p.site.is_empty() || p.site.contains(char::is_whitespace) {
-        r.add("proxy.site", "must be one site address", "write e.g. \"openclaw.home.example\"");
+        r.add(
+            "proxy.site",
+            "must be one site address",
+            "write e.g. \"openclaw.home.example\"",
+        );
     }
     if !p.upstream.contains(':') {
-        r.add("proxy.upstream", format!("'{}' has no port", p.upstream), format!("write host:{}", spec.gateway.port));
+        r.add(
+            "proxy.upstream",
+            format!("'{}' has no port", p.upstream),
+            format!("write host:{}", spec.gateway.port),
+        );
     }
-    let local = p.upstream.starts_with("127.") || p.upstream.starts_with("localhost") || p.upstream.starts_with("[::1]");
+    let local = p.upstream.starts_with("127.")
+        || p.upstream.starts_with("localhost")
+        || p.upstream.starts_with("[::1]");
     if local && spec.gateway.rate_limit.exempt_loopback {
         r.add(
             "gateway.rate_limit.exempt_loopback",
@@ -641,7 +916,11 @@ fn proxy(spec: &Spec, r: &mut Report) {
     }
     if let Some(fa) = &p.forward_auth {
         if !fa.uri.starts_with('/') {
-            r.add("proxy.forward_auth.uri", format!("'{}' is not a path", fa.uri), "write the auth endpoint's path, e.g. /oauth2/auth");
+            r.add(
+                "proxy.forward_auth.uri",
+                format!("'{}' is not a path", fa.uri),
+                "write the auth endpoint's path, e.g. /oauth2/auth",
+            );
         }
     }
 }
@@ -655,34 +934,76 @@ fn container(spec: &Spec, r: &mut Report) {
     if !digest_ok {
         r.add(
             "container.image",
-            format!("'{}' is not pinned by digest, so a registry push changes what runs", c.image),
+            format!(
+                "'{}' is not pinned by digest, so a registry push changes what runs",
+                c.image
+            ),
             "write name@sha256:<64 hex digits> (podman image inspect --format '{{.Digest}}' NAME)",
         );
     }
     if c.memory_max.as_mib() < MIN_MEMORY_MIB {
         r.add(
             "container.memory_max",
-            format!("{} is below what the gateway needs (it peaks near 1.43 GB after one agent run)", c.memory_max),
+            format!(
+                "{} is below what the gateway needs (it peaks near 1.43 GB after one agent run)",
+                c.memory_max
+            ),
             format!("set memory_max to at least {}M", MIN_MEMORY_MIB),
         );
     }
     if !(c.cpus > 0.0 && c.cpus <= 64.0) {
-        r.add("container.cpus", format!("{} CPUs", c.cpus), "use a value between 0.5 and the host's core count");
+        r.add(
+            "container.cpus",
+            format!("{} CPUs", c.cpus),
+            "use a value between 0.5 and the host's core count",
+        );
     }
     if c.pids_limit < 64 {
-        r.add("container.pids_limit", format!("{} tasks is too few for node and its tools", c.pids_limit), "use at least 64 (default 512)");
+        r.add(
+            "container.pids_limit",
+            format!("{} tasks is too few for node and its tools", c.pids_limit),
+            "use at least 64 (default 512)",
+        );
     }
-    match c.user.split_once(':').map(|(u, g)| (u.parse::<u32>(), g.parse::<u32>())) {
-        Some((Ok(0), _)) => r.add("container.user", "the gateway would run as root inside the container", "use an unprivileged uid:gid such as \"1000:1000\""),
+    match c
+        .user
+        .split_once(':')
+        .map(|(u, g)| (u.parse::<u32>(), g.parse::<u32>()))
+    {
+        Some((Ok(0), _)) => r.add(
+            "container.user",
+            "the gateway would run as root inside the container",
+            "use an unprivileged uid:gid such as \"1000:1000\"",
+        ),
         Some((Ok(_), Ok(_))) => {}
-        _ => r.add("container.user", format!("'{}' is not uid:gid", c.user), "write numeric ids, e.g. \"1000:1000\""),
+        _ => r.add(
+            "container.user",
+            format!("'{}' is not uid:gid", c.user),
+            "write numeric ids, e.g. \"1000:1000\"",
+        ),
     }
     for (i, v) in c.volumes.iter().enumerate() {
         let parts: Vec<&str> = v.split(':').collect();
         if parts.len() < 2 || !parts[0].starts_with('/') || !parts[1].starts_with('/') {
-            r.add(format!("container.volumes[{i}]"), format!("'{v}' is not host:container[:options]"), "use absolute paths on both sides");
-        } else if ["/", "/etc", "/run", "/var/run/docker.sock", "/run/podman/podman.sock"].contains(&parts[0]) {
-            r.add(format!("container.volumes[{i}]"), format!("mounting {} hands the host to the agent", parts[0]), "mount only the directories the gateway needs");
+            r.add(
+                format!("container.volumes[{i}]"),
+                format!("'{v}' is not host:container[:options]"),
+                "use absolute paths on both sides",
+            );
+        } else if [
+            "/",
+            "/etc",
+            "/run",
+            "/var/run/docker.sock",
+            "/run/podman/podman.sock",
+        ]
+        .contains(&parts[0])
+        {
+            r.add(
+                format!("container.volumes[{i}]"),
+                format!("mounting {} hands the host to the agent", parts[0]),
+                "mount only the directories the gateway needs",
+            );
         }
     }
 }
@@ -703,11 +1024,19 @@ fn paths(spec: &Spec, r: &mut Report) {
         }
     }
     if p.service_user == "root" || !is_slug(&p.service_user, &['-', '_']) {
-        r.add("paths.service_user", format!("'{}' cannot be the gateway's user", p.service_user), "use a dedicated unprivileged user such as \"openclaw\"");
+        r.add(
+            "paths.service_user",
+            format!("'{}' cannot be the gateway's user", p.service_user),
+            "use a dedicated unprivileged user such as \"openclaw\"",
+        );
     }
     if let Some(f) = &spec.hardening.log_file {
         if !f.starts_with('/') || f.starts_with("/tmp/") {
-            r.add("hardening.log_file", format!("'{f}' is relative or in the shared /tmp"), "log under the state dir, e.g. /var/lib/openclaw/logs/openclaw.log");
+            r.add(
+                "hardening.log_file",
+                format!("'{f}' is relative or in the shared /tmp"),
+                "log under the state dir, e.g. /var/lib/openclaw/logs/openclaw.log",
+            );
         }
     }
 }
@@ -721,21 +1050,36 @@ fn settings(spec: &Spec, r: &mut Report) {
                     r.add(path, format!("holds what looks like {why}"), "use a SecretRef to a secret declared in [secrets.items] instead of the value");
                 }
             }
-            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| walk(v, &format!("{path}.{k}"), r)),
-            serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), r)),
+            serde_json::Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| walk(v, &format!("{path}.{k}"), r)),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), r)),
             _ => {}
         }
     }
     for (k, v) in &spec.settings {
         walk(v, &format!("settings.{k}"), r);
     }
-    let bind = spec.settings.pointer_get("/gateway/bind").and_then(|v| v.as_str());
-    let auth = spec.settings.pointer_get("/gateway/auth/mode").and_then(|v| v.as_str());
+    let bind = spec
+        .settings
+        .pointer_get("/gateway/bind")
+        .and_then(|v| v.as_str());
+    let auth = spec
+        .settings
+        .pointer_get("/gateway/auth/mode")
+        .and_then(|v| v.as_str());
     let final_bind = bind.unwrap_or(match spec.gateway.bind {
         Bind::Loopback => "loopback",
         _ => "lan",
     });
-    let final_auth = auth.unwrap_or(if spec.gateway.auth == AuthMode::None { "none" } else { "token" });
+    let final_auth = auth.unwrap_or(if spec.gateway.auth == AuthMode::None {
+        "none"
+    } else {
+        "token"
+    });
     if (bind.is_some() || auth.is_some()) && final_bind != "loopback" && final_auth == "none" {
         r.add(
             "settings.gateway",
@@ -751,7 +1095,10 @@ trait PointerGet {
 
 impl PointerGet for serde_json::Map<String, serde_json::Value> {
     fn pointer_get(&self, ptr: &str) -> Option<&serde_json::Value> {
-        let (first, rest) = ptr.trim_start_matches('/').split_once('/').unwrap_or((ptr.trim_start_matches('/'), ""));
+        let (first, rest) = ptr
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or((ptr.trim_start_matches('/'), ""));
         let v = self.get(first)?;
         if rest.is_empty() {
             Some(v)
@@ -762,7 +1109,9 @@ impl PointerGet for serde_json::Map<String, serde_json::Value> {
 }
 
 fn is_matrix_user(s: &str) -> bool {
-    s.strip_prefix('@').and_then(|r| r.split_once(':')).is_some_and(|(l, h)| !l.is_empty() && !h.is_empty())
+    s.strip_prefix('@')
+        .and_then(|r| r.split_once(':'))
+        .is_some_and(|(l, h)| !l.is_empty() && !h.is_empty())
 }
 
 /// scheme, host and port of an http(s) URL.
@@ -800,7 +1149,9 @@ pub fn parse_url(s: &str) -> Option<Url> {
 }
 
 fn is_loopback_url(s: &str) -> bool {
-    parse_url(s).is_some_and(|u| u.host == "localhost" || u.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+    parse_url(s).is_some_and(|u| {
+        u.host == "localhost" || u.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 #[cfg(test)]

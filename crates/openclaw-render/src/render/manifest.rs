@@ -28,5 +28,9 @@ pub fn render(spec: &Spec, artifacts: &[Artifact]) -> Artifact {
     });
     let mut text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     text.push('\n');
-    Artifact::public("manifest.json", text, "every artifact with its sha256, mode, owner and install path")
+    Artifact::public(
+        "manifest.json",
+        text,
+        "every artifact with its sha256, mode, owner and install path",
+    )
 }

@@ -23,8 +23,12 @@ pub fn file_provider(name: &str) -> String {
 pub fn artifact(spec: &Spec, config: &Value) -> Artifact {
     let mut text = serde_json::to_string_pretty(config).expect("config serialises");
     text.push('\n');
-    Artifact::public("openclaw.json", text, "OpenClaw gateway config (SecretRefs only)")
-        .installed_at(spec.paths.config.clone())
+    Artifact::public(
+        "openclaw.json",
+        text,
+        "OpenClaw gateway config (SecretRefs only)",
+    )
+    .installed_at(spec.paths.config.clone())
 }
 
 /// The SecretRef for a named secret, as OpenClaw resolves it.
@@ -58,7 +62,10 @@ pub fn render(spec: &Spec) -> Value {
         json!({ "mdns": { "mode": if spec.hardening.mdns { "minimal" } else { "off" } } }),
     );
     root.insert("tools".into(), tools(spec));
-    root.insert("session".into(), json!({ "dmScope": dm_scope(spec.hardening.dm_scope) }));
+    root.insert(
+        "session".into(),
+        json!({ "dmScope": dm_scope(spec.hardening.dm_scope) }),
+    );
     root.insert(
         "update".into(),
         json!({ "checkOnStart": spec.hardening.update_check, "auto": { "enabled": false } }),
@@ -112,7 +119,11 @@ fn gateway(spec: &Spec) -> Value {
         }),
     );
     if let Some(name) = &g.token {
-        let key = if g.auth == AuthMode::Password { "password" } else { "token" };
+        let key = if g.auth == AuthMode::Password {
+            "password"
+        } else {
+            "token"
+        };
         auth.insert(key.into(), secret_ref(spec, name));
     }
     auth.insert(
@@ -129,7 +140,10 @@ fn gateway(spec: &Spec) -> Value {
         gw.insert("trustedProxies".into(), json!(g.trusted_proxies));
     }
     let mut ui = Map::new();
-    ui.insert("enabled".into(), json!(g.control_ui && spec.channels.webchat.enabled));
+    ui.insert(
+        "enabled".into(),
+        json!(g.control_ui && spec.channels.webchat.enabled),
+    );
     if !g.allowed_origins.is_empty() {
         ui.insert("allowedOrigins".into(), json!(g.allowed_origins));
     }
@@ -159,9 +173,17 @@ fn secrets(spec: &Spec) -> Value {
         .map(|(n, i)| i.env_var_name(n))
         .collect();
     if !env_vars.is_empty() {
-        providers.insert(ENV_PROVIDER.into(), json!({ "source": "env", "allowlist": env_vars }));
+        providers.insert(
+            ENV_PROVIDER.into(),
+            json!({ "source": "env", "allowlist": env_vars }),
+        );
     }
-    for name in spec.secrets.items.keys().filter(|n| used.contains(&n.as_str())) {
+    for name in spec
+        .secrets
+        .items
+        .keys()
+        .filter(|n| used.contains(&n.as_str()))
+    {
         if let Some(SecretLocation::File { path }) = spec.secret_location(name) {
             providers.insert(
                 file_provider(name),
@@ -185,7 +207,12 @@ fn models(spec: &Spec) -> Value {
     }
     provider.insert(
         "models".into(),
-        Value::Array(m.models.iter().map(|id| json!({ "id": id, "name": id })).collect()),
+        Value::Array(
+            m.models
+                .iter()
+                .map(|id| json!({ "id": id, "name": id }))
+                .collect(),
+        ),
     );
     json!({
         // replace: only the providers declared here exist, so no built-in cloud provider
@@ -285,28 +312,31 @@ fn bindings(spec: &Spec) -> Value {
     let mut routes: Vec<Value> = spec
         .bindings
         .iter()
-            .map(|b| {
-                let mut m = Map::new();
-                m.insert("channel".into(), json!(b.channel));
-                if let Some(acc) = &b.account {
-                    m.insert("accountId".into(), json!(acc));
-                }
-                if let Some(p) = &b.peer {
-                    let kind = match p.kind {
-                        PeerKind::Direct => "direct",
-                        PeerKind::Group => "group",
-                        PeerKind::Channel => "channel",
-                    };
-                    m.insert("peer".into(), json!({ "kind": kind, "id": p.id }));
-                }
-                json!({ "type": "route", "agentId": b.agent, "match": m })
-            })
-            .collect();
+        .map(|b| {
+            let mut m = Map::new();
+            m.insert("channel".into(), json!(b.channel));
+            if let Some(acc) = &b.account {
+                m.insert("accountId".into(), json!(acc));
+            }
+            if let Some(p) = &b.peer {
+                let kind = match p.kind {
+                    PeerKind::Direct => "direct",
+                    PeerKind::Group => "group",
+                    PeerKind::Channel => "channel",
+                };
+                m.insert("peer".into(), json!({ "kind": kind, "id": p.id }));
+            }
+            json!({ "type": "route", "agentId": b.agent, "match": m })
+        })
+        .collect();
     // In an explicit-ownership fleet, traffic no specific binding claims would fail closed;
     // send it to the default agent, after the specific routes.
     if let (true, Some(default)) = (spec.agents.len() > 1, spec.default_agent()) {
         for ch in configured_channels(spec) {
-            let has_catch_all = spec.bindings.iter().any(|b| b.channel == ch && b.peer.is_none() && b.account.is_none());
+            let has_catch_all = spec
+                .bindings
+                .iter()
+                .any(|b| b.channel == ch && b.peer.is_none() && b.account.is_none());
             if !has_catch_all {
                 routes.push(json!({
                     "type": "route",
@@ -370,7 +400,11 @@ fn channels(spec: &Spec) -> Map<String, Value> {
         if mx.auto_join == crate::spec::AutoJoin::Allowlist {
             m.insert(
                 "autoJoinAllowlist".into(),
-                json!(mx.rooms.keys().filter(|r| r.as_str() != "*").collect::<Vec<_>>()),
+                json!(mx
+                    .rooms
+                    .keys()
+                    .filter(|r| r.as_str() != "*")
+                    .collect::<Vec<_>>()),
             );
         }
         channels.insert("matrix".into(), Value::Object(m));
@@ -414,8 +448,10 @@ fn plugins(spec: &Spec) -> Value {
     allow.extend(required.iter().map(|s| s.to_string()));
     allow.sort();
     allow.dedup();
-    let entries: Map<String, Value> =
-        required.iter().map(|p| (p.to_string(), json!({ "enabled": true }))).collect();
+    let entries: Map<String, Value> = required
+        .iter()
+        .map(|p| (p.to_string(), json!({ "enabled": true })))
+        .collect();
     let mut m = Map::new();
     if !allow.is_empty() {
         m.insert("allow".into(), json!(allow));
@@ -456,10 +492,12 @@ fn dm_scope(s: DmScope) -> &'static str {
 
 fn logging(spec: &Spec) -> Value {
     let h = &spec.hardening;
-    let file = h
-        .log_file
-        .clone()
-        .unwrap_or_else(|| format!("{}/logs/openclaw.log", spec.paths.state_dir.trim_end_matches('/')));
+    let file = h.log_file.clone().unwrap_or_else(|| {
+        format!(
+            "{}/logs/openclaw.log",
+            spec.paths.state_dir.trim_end_matches('/')
+        )
+    });
     json!({ "level": "info", "file": file, "redactPatterns": h.redact_patterns })
 }
 

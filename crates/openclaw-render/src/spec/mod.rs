@@ -658,7 +658,10 @@ pub enum ProxyTls {
 
 impl Default for ProxyTls {
     fn default() -> Self {
-        ProxyTls::Auto { acme_ca: None, acme_ca_root: None }
+        ProxyTls::Auto {
+            acme_ca: None,
+            acme_ca_root: None,
+        }
     }
 }
 
@@ -821,7 +824,10 @@ pub mod defaults {
     }
     pub fn tools_deny() -> Vec<String> {
         // Tools that let a prompt-injected agent reconfigure or escape the gateway.
-        ["gateway", "nodes", "cron"].iter().map(|s| s.to_string()).collect()
+        ["gateway", "nodes", "cron"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
     pub fn tools_profile() -> ToolsProfile {
         ToolsProfile::Messaging
@@ -950,23 +956,35 @@ impl Spec {
         }
     }
 
+    /// Parse errors name the field path (`gateway.rate_limit.window: ...`), not just a line.
     pub fn from_toml(text: &str) -> Result<Spec, LoadError> {
-        toml::from_str(text).map_err(|e| LoadError::Parse {
-            format: "TOML",
-            message: e.to_string(),
+        serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+            LoadError::Parse {
+                format: "TOML",
+                message: field_error(e.path().to_string(), e.into_inner().message().to_string()),
+            }
         })
     }
 
     pub fn from_json(text: &str) -> Result<Spec, LoadError> {
-        serde_json::from_str(text).map_err(|e| LoadError::Parse {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let spec = serde_path_to_error::deserialize(&mut de).map_err(|e| LoadError::Parse {
+            format: "JSON",
+            message: field_error(e.path().to_string(), e.into_inner().to_string()),
+        })?;
+        de.end().map_err(|e| LoadError::Parse {
             format: "JSON",
             message: e.to_string(),
-        })
+        })?;
+        Ok(spec)
     }
 
     /// The agent everything unrouted goes to.
     pub fn default_agent(&self) -> Option<&Agent> {
-        self.agents.iter().find(|a| a.default).or(self.agents.first())
+        self.agents
+            .iter()
+            .find(|a| a.default)
+            .or(self.agents.first())
     }
 
     /// Every secret name another section refers to, with the field that refers to it.
@@ -1008,12 +1026,19 @@ impl Spec {
     }
 
     pub fn env_file_path(&self) -> String {
-        format!("{}/{}", self.secrets.dir.trim_end_matches('/'), self.secrets.env_file)
+        format!(
+            "{}/{}",
+            self.secrets.dir.trim_end_matches('/'),
+            self.secrets.env_file
+        )
     }
 
     /// True when at least one secret goes through the env file.
     pub fn uses_env_file(&self) -> bool {
-        self.secrets.items.values().any(|i| i.deliver == Delivery::Env)
+        self.secrets
+            .items
+            .values()
+            .any(|i| i.deliver == Delivery::Env)
     }
 }
 
@@ -1023,7 +1048,17 @@ impl SecretItem {
     }
 
     pub fn env_var_name(&self, name: &str) -> String {
-        self.env_var.clone().unwrap_or_else(|| name.to_ascii_uppercase().replace('-', "_"))
+        self.env_var
+            .clone()
+            .unwrap_or_else(|| name.to_ascii_uppercase().replace('-', "_"))
+    }
+}
+
+fn field_error(path: String, message: String) -> String {
+    if path.is_empty() || path == "." {
+        message
+    } else {
+        format!("{path}: {message}")
     }
 }
 

@@ -30,9 +30,9 @@ impl FromStr for Duration {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("'{s}' is not a duration; write e.g. \"90s\", \"5m\", \"8h\" or \"2d\""))?;
+        let n: u64 = num.parse().map_err(|_| {
+            format!("'{s}' is not a duration; write e.g. \"90s\", \"5m\", \"8h\" or \"2d\"")
+        })?;
         let mult = match unit {
             "s" | "" => 1,
             "m" => 60,
@@ -40,7 +40,9 @@ impl FromStr for Duration {
             "d" => 86400,
             _ => return Err(format!("'{s}' has unknown unit '{unit}'; use s, m, h or d")),
         };
-        n.checked_mul(mult).map(Duration).ok_or_else(|| format!("'{s}' is too long"))
+        n.checked_mul(mult)
+            .map(Duration)
+            .ok_or_else(|| format!("'{s}' is too long"))
     }
 }
 
@@ -91,7 +93,9 @@ impl FromStr for ByteSize {
             "G" | "g" => 1 << 30,
             _ => return Err(format!("'{s}' has unknown unit '{unit}'; use K, M or G")),
         };
-        n.checked_mul(mult).map(ByteSize).ok_or_else(|| format!("'{s}' is too large"))
+        n.checked_mul(mult)
+            .map(ByteSize)
+            .ok_or_else(|| format!("'{s}' is too large"))
     }
 }
 
@@ -123,7 +127,10 @@ impl Cidr {
         if prefix > max {
             return Err(format!("prefix /{prefix} is longer than {max} bits"));
         }
-        Ok(Cidr { addr: mask(addr, prefix), prefix })
+        Ok(Cidr {
+            addr: mask(addr, prefix),
+            prefix,
+        })
     }
     pub fn addr(&self) -> IpAddr {
         self.addr
@@ -151,12 +158,20 @@ fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
             let bits = u32::from(a);
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             IpAddr::V4((bits & m).into())
         }
         IpAddr::V6(a) => {
             let bits = u128::from(a);
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             IpAddr::V6((bits & m).into())
         }
     }
@@ -165,7 +180,9 @@ fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
 impl FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("'{s}' is not an address or CIDR; write e.g. \"10.0.3.10\" or \"10.0.3.0/24\"");
+        let bad = || {
+            format!("'{s}' is not an address or CIDR; write e.g. \"10.0.3.10\" or \"10.0.3.0/24\"")
+        };
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
@@ -264,7 +281,10 @@ mod tests {
         assert!(!lan.contains("11.0.0.1".parse().unwrap()));
         assert!(!lan.contains("::1".parse().unwrap()));
         assert_eq!(host.to_string(), "10.0.3.10");
-        assert!("10.0.3.1/24".parse::<Cidr>().unwrap_err().contains("host bits"));
+        assert!("10.0.3.1/24"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .contains("host bits"));
         assert!("fd00::/8".parse::<Cidr>().is_ok());
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
     }

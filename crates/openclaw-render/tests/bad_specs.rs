@@ -1,0 +1,218 @@
+//! Bad specs are rejected with a message naming the field, and nothing is written.
+//! Each case starts from a valid example and breaks one thing, as a user would.
+
+mod support;
+
+use openclaw_render::{render_all, RenderError, Spec};
+
+/// Sets `path` (dotted, with `[i]` for array items) to a TOML literal; `-` removes the key.
+fn set(doc: &mut toml::Value, path: &str, literal: &str) {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('.') {
+        match seg.split_once('[') {
+            Some((k, idx)) => {
+                parts.push(k);
+                parts.push(idx.trim_end_matches(']'));
+            }
+            None => parts.push(seg),
+        }
+    }
+    let last = parts.pop().unwrap();
+    let mut cur = doc;
+    for p in parts {
+        cur = match p.parse::<usize>() {
+            Ok(i) => &mut cur.as_array_mut().unwrap()[i],
+            Err(_) => cur
+                .as_table_mut()
+                .unwrap()
+                .entry(p)
+                .or_insert(toml::Value::Table(Default::default())),
+        };
+    }
+    let t = cur.as_table_mut().unwrap();
+    if literal == "-" {
+        t.remove(last);
+    } else {
+        let v: toml::Table = toml::from_str(&format!("v = {literal}")).unwrap();
+        t.insert(last.to_string(), v["v"].clone());
+    }
+}
+
+/// Renders the example with the edits applied and returns the error text (panics if it renders).
+fn rejection(example: &str, edits: &[(&str, &str)]) -> String {
+    let text = std::fs::read_to_string(support::example(example)).unwrap();
+    let mut doc: toml::Value = toml::from_str(&text).unwrap();
+    for (path, lit) in edits {
+        set(&mut doc, path, lit);
+    }
+    let text = toml::to_string(&doc).unwrap();
+    match Spec::from_toml(&text) {
+        Err(e) => e.to_string(),
+        Ok(spec) => match render_all(&spec) {
+            Ok(_) => panic!("spec with {edits:?} was accepted"),
+            Err(e @ RenderError::Invalid(_)) => e.to_string(),
+            Err(e) => panic!("{edits:?}: expected a field error, got {e}"),
+        },
+    }
+}
+
+const LXC: &str = "lxc-homelab.toml";
+const AGENTS: &str = "vps-agents-cron.toml";
+const MULTI: &str = "podman-multi-agent.toml";
+
+#[rustfmt::skip]
+const CASES: &[(&str, &[(&str, &str)], &str)] = &[
+    (LXC, &[("name", "\"Open Claw\"")], "name"),
+    (LXC, &[("gateway.port", "80")], "gateway.port"),
+    (LXC, &[("gateway.port", "70000")], "gateway.port"),
+    (LXC, &[("gateway.bind", "\"0.0.0.0\"")], "gateway.bind"),
+    (LXC, &[("gateway.bind", "\"custom\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0.0.0.0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.custom_bind_host", "\"10.0.3.20\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.auth", "\"none\"")], "gateway.auth"),
+    (LXC, &[("gateway.token", "-")], "gateway.token"),
+    (LXC, &[("gateway.token", "\"gw_token_typo\"")], "gateway.token"),
+    (LXC, &[("gateway.token", "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c\"")], "gateway.token"),
+    (LXC, &[("gateway.auth", "\"trusted-proxy\""), ("gateway.trusted_proxies", "[]")], "gateway.trusted_proxies"),
+    (LXC, &[("gateway.trusted_proxies", "[\"proxy.home\"]")], "gateway.trusted_proxies[0]"),
+    (LXC, &[("gateway.allowed_origins", "[\"*\"]")], "gateway.allowed_origins[0]"),
+    (LXC, &[("gateway.allowed_origins", "[\"https://openclaw.home.example/\"]")], "gateway.allowed_origins[0]"),
+    (LXC, &[("gateway.rate_limit.max_attempts", "0")], "gateway.rate_limit.max_attempts"),
+    (LXC, &[("gateway.rate_limit.window", "\"0s\"")], "gateway.rate_limit"),
+    (LXC, &[("gateway.rate_limit.window", "\"1 minute\"")], "gateway.rate_limit.window"),
+    (LXC, &[("gateway.listen", "\"x\"")], "gateway.listen"),
+    (LXC, &[("models.api_key", "\"sk-live-abcdefghijklmnopqrstuvwx\"")], "models.api_key"),
+    (LXC, &[("models.api_key", "-")], "models.api_key"),
+    (LXC, &[("models.base_url", "\"litellm.home.example/v1\"")], "models.base_url"),
+    (LXC, &[("models.primary", "\"gpt-4\"")], "models.primary"),
+    (LXC, &[("models.fallbacks", "[\"nope\"]")], "models.fallbacks[0]"),
+    (LXC, &[("models.fallbacks", "[\"claude-opus-4-6\"]")], "models.fallbacks[0]"),
+    (LXC, &[("models.models", "[]"), ("models.fallbacks", "[]")], "models.models"),
+    (LXC, &[("models.provider_id", "\"Lite LLM\"")], "models.provider_id"),
+    (LXC, &[("models.base_url", "\"https://litellm.elsewhere.example/v1\"")], "egress.allow"),
+    (LXC, &[("channels.matrix.allow_from", "[]")], "channels.matrix.allow_from"),
+    (LXC, &[("channels.matrix.dm_policy", "\"open\"")], "channels.matrix.dm_policy"),
+    (LXC, &[("channels.matrix.allow_from", "[\"you@home.example\"]")], "channels.matrix.allow_from[0]"),
+    (LXC, &[("channels.matrix.user_id", "\"openclaw\"")], "channels.matrix.user_id"),
+    (LXC, &[("channels.matrix.homeserver", "\"http://matrix.home.example\"")], "channels.matrix.homeserver"),
+    (LXC, &[("channels.matrix.rooms", "{}")], "channels.matrix.rooms"),
+    (LXC, &[("channels.matrix.group_policy", "\"open\""), ("channels.matrix.rooms", "{ \"*\" = { require_mention = false } }")], "require_mention"),
+    (LXC, &[("channels.matrix.access_token", "\"syt_b3BlbmNsYXc_FAKEtokenFAKEtoken_0a1b2c\"")], "channels.matrix.access_token"),
+    (LXC, &[("channels.matrix.dm_policy", "\"whitelist\"")], "channels.matrix.dm_policy"),
+    (LXC, &[("secrets.openbao", "-")], "secrets.openbao"),
+    (LXC, &[("secrets.openbao.address", "\"http://openbao.home.example:8200\"")], "secrets.openbao.address"),
+    (LXC, &[("secrets.openbao.kv_path", "\"kv/data/aether/openclaw\"")], "secrets.openbao.kv_path"),
+    (LXC, &[("secrets.openbao.refresh_interval", "\"1s\"")], "secrets.openbao.refresh_interval"),
+    (LXC, &[("machine_cert", "-")], "machine_cert"),
+    (LXC, &[("machine_cert.renew_before", "\"10m\"")], "machine_cert.renew_before"),
+    (LXC, &[("machine_cert.ca_url", "\"http://ca.home.example:9000\"")], "machine_cert.ca_url"),
+    (LXC, &[("secrets.dir", "\"/nix/store/abc-secrets\"")], "secrets.dir"),
+    (LXC, &[("secrets.env_file", "\"../openclaw.env\"")], "secrets.env_file"),
+    (LXC, &[("secrets.items.gateway_token.min_length", "12")], "secrets.items.gateway_token.min_length"),
+    (LXC, &[("secrets.items.litellm_api_key.min_length", "4")], "secrets.items.litellm_api_key.min_length"),
+    (LXC, &[("secrets.items.litellm_api_key.env_var", "\"LITELLM\"")], "secrets.items.litellm_api_key.env_var"),
+    (LXC, &[("secrets.items.litellm_api_key.deliver", "\"env\""), ("secrets.items.litellm_api_key.env_var", "\"1BAD\"")], "secrets.items.litellm_api_key.env_var"),
+    (LXC, &[("secrets.items.litellm_api_key.path", "\"/run/x\"")], "secrets.items.litellm_api_key.path"),
+    (LXC, &[("secrets.items.Bad-Name", "{}")], "secrets.items.Bad-Name"),
+    (LXC, &[("secrets.backend", "\"files\"")], "secrets.openbao"),
+    (LXC, &[("egress.allow[0].to", "\"10.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].allow_private", "false")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].ports", "[]")], "egress.allow[0].ports"),
+    (LXC, &[("egress.allow[0].to", "\"10.0.3.300\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"0.0.0.0/0\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.dns_resolvers", "[]")], "egress.dns_resolvers"),
+    (LXC, &[("egress.dns_resolvers", "[\"dns.home.example\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.container_interfaces", "[\"a-very-long-interface-name\"]")], "egress.container_interfaces[0]"),
+    (LXC, &[("egress.allow[2].ports", "[8201]")], "secrets.openbao.address"),
+    (LXC, &[("egress.allow[3].hosts", "[]")], "machine_cert.ca_url"),
+    (LXC, &[("ingress.allow_from", "[]")], "ingress.allow_from"),
+    (LXC, &[("ingress.allow_from", "[\"0.0.0.0/0\"]")], "ingress.allow_from[0]"),
+    (LXC, &[("observability.prometheus.target", "\"gateway\"")], "observability.prometheus.target"),
+    (LXC, &[("observability.prometheus.probe_textfile", "\"/tmp/openclaw.txt\"")], "observability.prometheus.probe_textfile"),
+    (LXC, &[("observability.otel.endpoint", "\"otel:4318\"")], "observability.otel.endpoint"),
+    (LXC, &[("proxy.upstream", "\"10.0.3.20\"")], "proxy.upstream"),
+    (LXC, &[("proxy.forward_auth.uri", "\"realms/home\"")], "proxy.forward_auth.uri"),
+    (LXC, &[("proxy.upstream", "\"127.0.0.1:18789\""), ("gateway.rate_limit.exempt_loopback", "true")], "gateway.rate_limit.exempt_loopback"),
+    (LXC, &[("container.image", "\"ghcr.io/openclaw/openclaw:latest\"")], "container.image"),
+    (LXC, &[("container.memory_max", "\"1800M\"")], "container.memory_max"),
+    (LXC, &[("container.memory_max", "\"2T\"")], "container.memory_max"),
+    (LXC, &[("container.user", "\"0:0\"")], "container.user"),
+    (LXC, &[("container.user", "\"node\"")], "container.user"),
+    (LXC, &[("container.pids_limit", "16")], "container.pids_limit"),
+    (LXC, &[("container.cpus", "0.0")], "container.cpus"),
+    (LXC, &[("container.volumes", "[\"/run/podman/podman.sock:/var/run/docker.sock\"]")], "container.volumes[0]"),
+    (LXC, &[("container.volumes", "[\"data:/data\"]")], "container.volumes[0]"),
+    (LXC, &[("paths.service_user", "\"root\"")], "paths.service_user"),
+    (LXC, &[("paths.openclaw_bin", "\"openclaw\"")], "paths.openclaw_bin"),
+    (LXC, &[("hardening.log_file", "\"/tmp/openclaw/openclaw.log\"")], "hardening.log_file"),
+    (LXC, &[("settings", "{ gateway = { auth = { mode = \"none\" } } }")], "settings.gateway"),
+    (LXC, &[("settings", "{ channels = { telegram = { botToken = \"123456789:AAHk9aQ-abcdefghijklmnopqrstuvwxyz0\" } } }")], "settings.channels.telegram.botToken"),
+    (AGENTS, &[("cron[0].schedule", "\"0 8 * *\"")], "cron[0].schedule"),
+    (AGENTS, &[("cron[1].schedule", "\"0 25 * * 5\"")], "cron[1].schedule"),
+    (AGENTS, &[("cron[2].agent", "\"ghost\"")], "cron[2].agent"),
+    (AGENTS, &[("cron[0].prompt", "\"  \"")], "cron[0].prompt"),
+    (AGENTS, &[("cron[1].name", "\"morning-briefing\"")], "cron[1].name"),
+    (AGENTS, &[("cron[0].timezone", "\"Central European\"")], "cron[0].timezone"),
+    (AGENTS, &[("agents[1].id", "\"briefer\"")], "agents[1].id"),
+    (AGENTS, &[("agents[1].default", "true")], "agents"),
+    (AGENTS, &[("agents[2].tools_allow", "[\"exec\"]")], "agents[2].tools_allow"),
+    (AGENTS, &[("agents[0].model", "\"gpt-4o\"")], "agents[0].model"),
+    (AGENTS, &[("channels.telegram.allow_from", "[]")], "channels.telegram.allow_from"),
+    (AGENTS, &[("channels.telegram.allow_from", "[\"@owner\"]")], "channels.telegram.allow_from[0]"),
+    (AGENTS, &[("channels.telegram.dm_policy", "\"open\"")], "channels.telegram.dm_policy"),
+    (AGENTS, &[("egress.allow_public_web", "false")], "egress.allow"),
+    (MULTI, &[("bindings[0].agent", "\"kids\"")], "bindings[0].agent"),
+    (MULTI, &[("bindings[1].channel", "\"telegram\"")], "bindings[1].channel"),
+    (MULTI, &[("agents[0].workspace", "\"workspace/personal\"")], "agents[0].workspace"),
+];
+
+#[test]
+fn every_bad_spec_is_rejected_naming_its_field() {
+    assert!(
+        CASES.len() >= 50,
+        "at least 50 bad specs ({} now)",
+        CASES.len()
+    );
+    let mut failures = Vec::new();
+    for (example, edits, field) in CASES {
+        let msg = std::panic::catch_unwind(|| rejection(example, edits));
+        match msg {
+            Ok(m) if m.contains(field) => {}
+            Ok(m) => failures.push(format!("{edits:?}: message does not name '{field}':\n{m}")),
+            Err(_) => failures.push(format!("{edits:?}: was accepted or failed oddly")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn every_problem_carries_a_fix() {
+    let msg = rejection(
+        LXC,
+        &[
+            ("container.memory_max", "\"1G\""),
+            ("gateway.auth", "\"none\""),
+        ],
+    );
+    assert!(
+        msg.contains("2 problem(s)"),
+        "both problems are reported at once: {msg}"
+    );
+    for line in msg.lines().skip(1) {
+        assert!(line.contains("(fix: "), "no fix in: {line}");
+    }
+}
+
+#[test]
+fn unknown_keys_are_errors_not_ignored() {
+    let msg = rejection(LXC, &[("gateway.auth_mode", "\"token\"")]);
+    assert!(
+        msg.contains("unknown field") && msg.contains("auth_mode"),
+        "{msg}"
+    );
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job: brings up the whole hardened homelab on this Linux box (as root) from the
+# default spec, with real components in network namespaces. `scripts/lab.sh down` removes it.
+#   scripts/lab.sh [up|down|status|test|bench] [--spec FILE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmd=${1:-up}
+shift || true
+
+bash scripts/install-components.sh
+# shellcheck source=/dev/null
+source "${OPENCLAW_HOMELAB_CACHE:-/var/cache/openclaw-homelab}/env.sh"
+cargo build --release --locked -p openclaw-render -p openclaw-secretcheck -p openclaw-probe -p openclaw-lab
+export PATH="$PWD/target/release:$PATH"
+
+case "$cmd" in
+  up|bench|test) exec openclaw-lab "$cmd" --spec "${SPEC:-examples/lab.toml}" "$@" ;;
+  *) exec openclaw-lab "$cmd" "$@" ;;
+esac
