@@ -9,6 +9,8 @@ pub mod net;
 pub mod openclaw_schema;
 pub mod output;
 pub mod render;
+#[cfg(test)]
+mod schema_prep;
 pub mod secretlike;
 pub mod spec;
 pub mod validate;

@@ -10,23 +10,31 @@ pub const OPENCLAW_VERSION: &str = "2026.9.6";
 /// The schema text exactly as `openclaw config schema` printed it.
 pub const SCHEMA_JSON: &str = include_str!("../openclaw-schema/openclaw-2026.9.6.schema.json");
 
-fn validator() -> &'static jsonschema::Validator {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    V.get_or_init(|| {
-        let mut schema: serde_json::Value =
-            serde_json::from_str(SCHEMA_JSON).expect("embedded OpenClaw schema is JSON");
-        patterns_to_rust(&mut schema);
-        rebase_local_defs(&mut schema, "");
-        jsonschema::draft7::options()
-            .with_pattern_options(jsonschema::PatternOptions::fancy_regex())
-            .build(&schema)
-            .expect("embedded OpenClaw schema compiles")
+/// The schema, prepared at build time (see `schema_prep`), parsed once per process.
+fn schema() -> &'static serde_json::Value {
+    static S: OnceLock<serde_json::Value> = OnceLock::new();
+    S.get_or_init(|| {
+        serde_json::from_str(include_str!(concat!(
+            env!("OUT_DIR"),
+            "/openclaw-schema.prepared.json"
+        )))
+        .expect("prepared OpenClaw schema is JSON")
     })
 }
 
 /// Validates a config against the schema; the error lists each failing path.
+///
+/// Compiling all 2.4 MB of OpenClaw's schema takes most of a second, so only the part the
+/// config can touch is compiled: `properties` keep just the keys the config has. That is
+/// exact for this config, because `properties` only ever constrains keys that are present
+/// (`required` and `additionalProperties` are kept as they are).
 pub fn validate(config: &serde_json::Value) -> Result<(), String> {
-    let errors: Vec<String> = validator()
+    let pruned = prune(schema(), config);
+    let validator = jsonschema::draft7::options()
+        .with_pattern_options(jsonschema::PatternOptions::fancy_regex())
+        .build(&pruned)
+        .expect("embedded OpenClaw schema compiles");
+    let errors: Vec<String> = validator
         .iter_errors(config)
         .map(|e| format!("  - at '{}': {}", e.instance_path, e))
         .collect();
@@ -37,120 +45,36 @@ pub fn validate(config: &serde_json::Value) -> Result<(), String> {
     }
 }
 
-/// OpenClaw's `pattern`s are ECMAScript regexes, where a bare `[` inside a character class is
-/// a literal (`^[^.[\]]+$`); Rust's regex engines read it as a nested class. Escaping it keeps
-/// the meaning and lets the schema compile. The embedded text itself stays untouched.
-fn patterns_to_rust(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, child) in m.iter_mut() {
-                match child {
-                    serde_json::Value::String(p) if k == "pattern" => *p = to_rust_dialect(p),
-                    _ => patterns_to_rust(child),
-                }
+/// A copy of `schema` whose `properties` (recursively, through anyOf/oneOf/allOf) hold only
+/// the keys `instance` has. Everything else, `$ref` targets included, is kept.
+fn prune(schema: &serde_json::Value, instance: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Object(m) = schema else {
+        return schema.clone();
+    };
+    let mut out = serde_json::Map::with_capacity(m.len());
+    for (k, v) in m {
+        let pruned = match (k.as_str(), v, instance) {
+            ("properties", Value::Object(props), Value::Object(inst)) => Value::Object(
+                props
+                    .iter()
+                    .filter_map(|(pk, pv)| inst.get(pk).map(|iv| (pk.clone(), prune(pv, iv))))
+                    .collect(),
+            ),
+            ("anyOf" | "oneOf" | "allOf", Value::Array(branches), _) => {
+                Value::Array(branches.iter().map(|b| prune(b, instance)).collect())
             }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(patterns_to_rust),
-        _ => {}
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), pruned);
     }
-}
-
-/// Plugin config schemas are embedded whole, and their `#/$defs/x` refs mean *their own*
-/// `$defs`, not the document root's. Rewrite each to the absolute pointer of the nearest
-/// enclosing `$defs` that has it.
-fn rebase_local_defs(v: &mut serde_json::Value, here: &str) {
-    fn rewrite(v: &mut serde_json::Value, defs_ptr: &str, names: &[String]) {
-        match v {
-            serde_json::Value::Object(m) => {
-                if let Some(serde_json::Value::String(r)) = m.get_mut("$ref") {
-                    if let Some(name) = r.strip_prefix("#/$defs/") {
-                        if names.iter().any(|n| n == name) {
-                            *r = format!("#{defs_ptr}/{name}");
-                        }
-                    }
-                }
-                m.values_mut().for_each(|c| rewrite(c, defs_ptr, names));
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|c| rewrite(c, defs_ptr, names)),
-            _ => {}
-        }
-    }
-    match v {
-        serde_json::Value::Object(m) => {
-            if !here.is_empty() {
-                if let Some(serde_json::Value::Object(defs)) = m.get("$defs") {
-                    let names: Vec<String> = defs.keys().cloned().collect();
-                    let ptr = format!("{here}/$defs");
-                    m.values_mut().for_each(|c| rewrite(c, &ptr, &names));
-                    return;
-                }
-            }
-            for (k, c) in m.iter_mut() {
-                let key = k.replace('~', "~0").replace('/', "~1");
-                rebase_local_defs(c, &format!("{here}/{key}"));
-            }
-        }
-        serde_json::Value::Array(a) => {
-            for (i, c) in a.iter_mut().enumerate() {
-                rebase_local_defs(c, &format!("{here}/{i}"));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Surrogates (`\p{Cs}`) cannot occur in a Rust string, so excluding them is a no-op here;
-/// Rust's regex engine has no such class, so it is dropped.
-fn to_rust_dialect(p: &str) -> String {
-    escape_class_brackets(p)
-        .replace("[^\\p{Cs}]", "[\\s\\S]")
-        .replace("\\p{Cs}", "")
-}
-
-fn escape_class_brackets(p: &str) -> String {
-    let mut out = String::with_capacity(p.len());
-    let mut in_class = false;
-    let mut chars = p.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                match chars.next() {
-                    // ECMA's `\0` is NUL; Rust spells it `\x00`.
-                    Some('0') => out.push_str("\\x00"),
-                    Some(n) => {
-                        out.push(c);
-                        out.push(n);
-                    }
-                    None => out.push(c),
-                }
-                continue;
-            }
-            '[' if in_class => out.push_str("\\["),
-            '[' => {
-                in_class = true;
-                out.push(c);
-                // A `]` right after `[` or `[^` is a literal in both dialects.
-                if chars.peek() == Some(&'^') {
-                    out.push(chars.next().unwrap());
-                }
-                if chars.peek() == Some(&']') {
-                    out.push_str("\\]");
-                    chars.next();
-                }
-            }
-            ']' if in_class => {
-                in_class = false;
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
+    Value::Object(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema_prep::*;
 
     #[test]
     fn ecma_class_brackets_are_escaped() {
