@@ -45,8 +45,10 @@ pub fn validate(config: &serde_json::Value) -> Result<(), String> {
     }
 }
 
-/// A copy of `schema` whose `properties` (recursively, through anyOf/oneOf/allOf) hold only
-/// the keys `instance` has. Everything else, `$ref` targets included, is kept.
+/// A copy of `schema` whose `properties` hold only the keys `instance` has, recursively:
+/// through anyOf/oneOf/allOf (same instance), `additionalProperties`/`patternProperties`
+/// (against the union of the object's values) and `items` (the union of the elements).
+/// Everything else, `$ref` targets included, is kept.
 fn prune(schema: &serde_json::Value, instance: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     let Value::Object(m) = schema else {
@@ -61,6 +63,18 @@ fn prune(schema: &serde_json::Value, instance: &serde_json::Value) -> serde_json
                     .filter_map(|(pk, pv)| inst.get(pk).map(|iv| (pk.clone(), prune(pv, iv))))
                     .collect(),
             ),
+            ("additionalProperties", Value::Object(_), Value::Object(inst)) => {
+                prune(v, &union(inst.values()))
+            }
+            ("patternProperties", Value::Object(pats), Value::Object(inst)) => {
+                let u = union(inst.values());
+                Value::Object(
+                    pats.iter()
+                        .map(|(pk, pv)| (pk.clone(), prune(pv, &u)))
+                        .collect(),
+                )
+            }
+            ("items", Value::Object(_), Value::Array(elems)) => prune(v, &union(elems.iter())),
             ("anyOf" | "oneOf" | "allOf", Value::Array(branches), _) => {
                 Value::Array(branches.iter().map(|b| prune(b, instance)).collect())
             }
@@ -69,6 +83,31 @@ fn prune(schema: &serde_json::Value, instance: &serde_json::Value) -> serde_json
         out.insert(k.clone(), pruned);
     }
     Value::Object(out)
+}
+
+/// One value carrying every object key (recursively) any of `values` has, so pruning against it
+/// keeps whatever any of them needs. Arrays concatenate; scalars keep the first.
+fn union<'a>(values: impl Iterator<Item = &'a serde_json::Value>) -> serde_json::Value {
+    use serde_json::Value;
+    let mut acc = Value::Null;
+    for v in values {
+        merge_union(&mut acc, v);
+    }
+    acc
+}
+
+fn merge_union(acc: &mut serde_json::Value, v: &serde_json::Value) {
+    use serde_json::Value;
+    match (acc, v) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, bv) in b {
+                merge_union(a.entry(k.clone()).or_insert(Value::Null), bv);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => a.extend(b.iter().cloned()),
+        (a @ Value::Null, b) => *a = b.clone(),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -83,12 +122,54 @@ mod tests {
     }
 
     #[test]
+    fn bounded_unicode_classes_become_max_length() {
+        assert_eq!(
+            split_bounded_class(r"^(?!\s)(?![\s\S]*\s$)[\s\S]{1,128}$"),
+            Some((r"^(?!\s)(?![\s\S]*\s$)[\s\S]+$".to_string(), 128))
+        );
+        assert_eq!(
+            split_bounded_class(r"^(?!\s)(?![\s\S]*\.\.)[^\p{Cc}/\\]{1,512}$"),
+            Some((r"^(?!\s)(?![\s\S]*\.\.)[^\p{Cc}/\\]+$".to_string(), 512))
+        );
+        // Not the shape: a literal before the class, or other repetition bounds.
+        assert_eq!(split_bounded_class(r"^a[b-z]{1,5}$"), None);
+        assert_eq!(split_bounded_class(r"^[a-z0-9][a-z0-9-]{0,63}$"), None);
+    }
+
+    #[test]
     fn surrogate_classes_are_dropped() {
         assert_eq!(
             to_rust_dialect(r"^(?!\s)[^\p{Cs}]{1,64}$"),
             r"^(?!\s)[\s\S]{1,64}$"
         );
         assert_eq!(to_rust_dialect(r"[^\p{Cc}\p{Cs}/]"), r"[^\p{Cc}/]");
+    }
+
+    /// Pruning must not change any verdict: compare with the whole schema compiled.
+    #[test]
+    fn pruned_validation_matches_the_full_schema() {
+        let full = jsonschema::draft7::options()
+            .with_pattern_options(jsonschema::PatternOptions::fancy_regex())
+            .build(schema())
+            .unwrap();
+        let configs = [
+            serde_json::json!({ "gateway": { "bind": "loopback", "port": 18789 } }),
+            serde_json::json!({ "gateway": { "bind": "0.0.0.0" } }),
+            serde_json::json!({ "agents": { "entries": { "a": { "tools": { "allow": ["read"] } }, "b": { "bogus": 1 } } } }),
+            serde_json::json!({ "agents": { "entries": { "a": { "name": "A" }, "b": { "workspace": "/w" } } } }),
+            serde_json::json!({ "bindings": [ { "agentId": "a", "match": { "channel": "matrix" } }, { "agentId": "b", "match": {} } ] }),
+            serde_json::json!({ "channels": { "matrix": { "groups": { "!r:x": { "requireMention": "yes" } } } } }),
+            serde_json::json!({ "secrets": { "providers": { "f": { "source": "file", "path": "/run/x", "mode": "singleValue" } } } }),
+            serde_json::json!({ "secrets": { "providers": { "f": { "source": "file" } } } }),
+            serde_json::json!({ "plugins": { "entries": { "imap": { "enabled": true, "config": { "accounts": { "x": { "bogus": true } } } } } } }),
+        ];
+        for c in configs {
+            assert_eq!(
+                full.is_valid(&c),
+                validate(&c).is_ok(),
+                "verdicts differ for {c}"
+            );
+        }
     }
 
     #[test]

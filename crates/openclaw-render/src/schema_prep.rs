@@ -15,6 +15,7 @@ const ANNOTATIONS: &[&str] = &[
 pub fn prepare(schema: &mut serde_json::Value) {
     strip_annotations(schema);
     patterns_to_rust(schema);
+    bounded_classes_to_max_length(schema);
     rebase_local_defs(schema, "");
 }
 
@@ -148,4 +149,83 @@ pub(crate) fn escape_class_brackets(p: &str) -> String {
         }
     }
     out
+}
+
+/// `^(?!..)[class]{1,512}$` compiles to an automaton with one copy of a Unicode class per
+/// repetition: hundreds of MB and most of a render's time. For a pattern of exactly that shape
+/// (lookaheads, then one character class repeated to the end) it is equivalent to
+/// `^(?!..)[class]+$` with `maxLength: 512`, which JSON Schema counts in characters too.
+fn bounded_classes_to_max_length(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let rewritten = m
+                .get("pattern")
+                .and_then(|p| p.as_str())
+                .and_then(split_bounded_class);
+            if let Some((pattern, max)) = rewritten {
+                let max = m
+                    .get("maxLength")
+                    .and_then(|x| x.as_u64())
+                    .map_or(max, |old| old.min(max));
+                m.insert("pattern".into(), pattern.into());
+                m.insert("maxLength".into(), max.into());
+            }
+            m.values_mut().for_each(bounded_classes_to_max_length);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(bounded_classes_to_max_length),
+        _ => {}
+    }
+}
+
+/// `^<lookaheads>[class]{1,N}$` -> (`^<lookaheads>[class]+$`, N); anything else -> None.
+pub(crate) fn split_bounded_class(p: &str) -> Option<(String, u64)> {
+    let body = p.strip_prefix('^')?.strip_suffix('$')?;
+    let (head, n) = body.strip_suffix('}')?.rsplit_once("{1,")?;
+    let n: u64 = n.parse().ok()?;
+    let class = head.strip_suffix(']')?;
+    // Find the `[` opening the final class: the last one not escaped.
+    let open = class
+        .char_indices()
+        .filter(|(i, c)| *c == '[' && !class[..*i].ends_with('\\'))
+        .map(|(i, _)| i)
+        .last()?;
+    let (prefix, class_body) = (&head[..open], &head[open..]);
+    if class_body[1..class_body.len() - 1].contains(['[', ']']) && !class_body.contains("\\]") {
+        return None;
+    }
+    if !lookaheads_only(prefix) {
+        return None;
+    }
+    Some((format!("^{prefix}{class_body}+$"), n))
+}
+
+/// True when `s` is a run of `(?!...)` groups (balanced parentheses, nothing between).
+fn lookaheads_only(s: &str) -> bool {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let Some(inner) = rest.strip_prefix("(?!") else {
+            return false;
+        };
+        let mut depth = 1;
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(e) = end else { return false };
+        rest = &inner[e + 1..];
+    }
+    true
 }
