@@ -1,7 +1,7 @@
 //! `openclaw-render`: render, check or describe a deployment spec.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &PathBuf) -> Result<Spec> {
+fn load(path: &Path) -> Result<Spec> {
     Spec::from_path(path)
         .map_err(RenderError::from)
         .map_err(Into::into)

@@ -145,6 +145,13 @@ mod tests {
         assert_eq!(to_rust_dialect(r"[^\p{Cc}\p{Cs}/]"), r"[^\p{Cc}/]");
     }
 
+    #[test]
+    fn the_build_time_preparation_is_what_is_embedded() {
+        let mut v: serde_json::Value = serde_json::from_str(SCHEMA_JSON).unwrap();
+        prepare(&mut v);
+        assert!(&v == schema());
+    }
+
     /// Pruning must not change any verdict: compare with the whole schema compiled.
     #[test]
     fn pruned_validation_matches_the_full_schema() {

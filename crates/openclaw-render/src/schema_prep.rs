@@ -188,7 +188,7 @@ pub(crate) fn split_bounded_class(p: &str) -> Option<(String, u64)> {
         .char_indices()
         .filter(|(i, c)| *c == '[' && !class[..*i].ends_with('\\'))
         .map(|(i, _)| i)
-        .last()?;
+        .next_back()?;
     let (prefix, class_body) = (&head[..open], &head[open..]);
     if class_body[1..class_body.len() - 1].contains(['[', ']']) && !class_body.contains("\\]") {
         return None;

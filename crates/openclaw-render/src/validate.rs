@@ -601,7 +601,8 @@ fn agents(spec: &Spec, r: &mut Report) {
                 "write 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 8 * * 1-5\"",
             );
         }
-        if !ids.contains(c.agent.as_str()) && !(spec.agents.is_empty() && c.agent == "main") {
+        let implicit_main = spec.agents.is_empty() && c.agent == "main";
+        if !ids.contains(c.agent.as_str()) && !implicit_main {
             r.add(
                 format!("cron[{i}].agent"),
                 format!("no agent '{}' is declared", c.agent),

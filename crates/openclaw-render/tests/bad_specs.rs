@@ -60,8 +60,15 @@ const LXC: &str = "lxc-homelab.toml";
 const AGENTS: &str = "vps-agents-cron.toml";
 const MULTI: &str = "podman-multi-agent.toml";
 
+/// (example, edits as (path, TOML literal), the field the message must name)
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 #[rustfmt::skip]
-const CASES: &[(&str, &[(&str, &str)], &str)] = &[
+const CASES: &[Case] = &[
     (LXC, &[("name", "\"Open Claw\"")], "name"),
     (LXC, &[("gateway.port", "80")], "gateway.port"),
     (LXC, &[("gateway.port", "70000")], "gateway.port"),
