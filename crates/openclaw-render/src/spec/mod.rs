@@ -4,6 +4,7 @@
 //! serde model, and `deny_unknown_fields` everywhere means a typo is an error naming the key,
 //! never a silently ignored setting.
 
+mod secret_files;
 mod units;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use secret_files::{RenderedSecretFile, RequiredValue, SecretFileKind};
 pub use units::{ByteSize, Cidr, Duration};
 
 use crate::error::LoadError;
