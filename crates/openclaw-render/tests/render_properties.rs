@@ -218,18 +218,27 @@ fn artifacts_are_never_world_writable_and_secrets_never_world_readable() {
 /// NixOS module hands over, validates against it, and a typo'd key does not.
 #[test]
 fn the_spec_schema_accepts_the_examples_and_rejects_unknown_keys() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openclaw-render")).arg("schema").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openclaw-render"))
+        .arg("schema")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("spec schema compiles");
     for spec in all_example_specs() {
         let json = serde_json::to_value(&spec).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", spec.name);
         // The JSON round-trips through the parser the NixOS module uses.
         assert_eq!(Spec::from_json(&json.to_string()).unwrap(), spec);
     }
     let mut typo = serde_json::to_value(&all_example_specs()[0]).unwrap();
     typo["gateway"]["prot"] = serde_json::json!(1);
-    assert!(!validator.is_valid(&typo), "unknown keys are rejected by the schema too");
+    assert!(
+        !validator.is_valid(&typo),
+        "unknown keys are rejected by the schema too"
+    );
 }
