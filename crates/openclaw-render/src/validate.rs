@@ -1024,6 +1024,19 @@ fn paths(spec: &Spec, r: &mut Report) {
             r.add(f, format!("'{v}' is relative"), "use an absolute path");
         }
     }
+    let external = crate::render::openclaw_json::external_plugins(spec);
+    match &p.plugins_dir {
+        None if !external.is_empty() => r.add(
+            "paths.plugins_dir",
+            format!(
+                "the config needs plugin(s) OpenClaw does not bundle ({}); without them it tries to download them at every start, which the egress policy blocks",
+                external.join(", ")
+            ),
+            "install them (e.g. `npm install --ignore-scripts @openclaw/matrix@2026.9.6`) into a directory and set paths.plugins_dir to it",
+        ),
+        Some(d) if !d.starts_with('/') => r.add("paths.plugins_dir", format!("'{d}' is relative"), "use an absolute path"),
+        _ => {}
+    }
     if p.service_user == "root" || !is_slug(&p.service_user, &['-', '_']) {
         r.add(
             "paths.service_user",

@@ -433,13 +433,26 @@ pub fn required_plugins(spec: &Spec) -> Vec<&'static str> {
     if spec.channels.telegram.is_some() {
         p.push("telegram");
     }
-    if spec.observability.prometheus.is_some() {
+    if spec
+        .observability
+        .prometheus
+        .as_ref()
+        .is_some_and(|p| p.gateway_metrics)
+    {
         p.push("diagnostics-prometheus");
     }
     if spec.observability.otel.is_some() {
         p.push("diagnostics-otel");
     }
     p
+}
+
+/// Required plugins that OpenClaw does not bundle: the deployment must ship them.
+pub fn external_plugins(spec: &Spec) -> Vec<&'static str> {
+    required_plugins(spec)
+        .into_iter()
+        .filter(|p| *p != "telegram")
+        .collect()
 }
 
 fn plugins(spec: &Spec) -> Value {
@@ -455,6 +468,9 @@ fn plugins(spec: &Spec) -> Value {
     let mut m = Map::new();
     if !allow.is_empty() {
         m.insert("allow".into(), json!(allow));
+    }
+    if let Some(dir) = &spec.paths.plugins_dir {
+        m.insert("load".into(), json!({ "paths": [dir] }));
     }
     if !entries.is_empty() {
         m.insert("entries".into(), Value::Object(entries));

@@ -599,6 +599,11 @@ pub struct Prometheus {
     /// Secret (file delivery) holding the bearer token Prometheus presents. The metrics
     /// endpoint sits behind the gateway's own auth, so this is usually the gateway token.
     pub token: String,
+    /// Also scrape the gateway's own metrics (the `diagnostics-prometheus` plugin, which is
+    /// not on npm: ship it in `paths.plugins_dir`). Without it Prometheus gets the probe's
+    /// metrics through node_exporter's textfile collector.
+    #[serde(default)]
+    pub gateway_metrics: bool,
     /// node_exporter textfile the probe timer writes.
     #[serde(default = "defaults::probe_textfile")]
     pub probe_textfile: String,
@@ -717,6 +722,11 @@ pub struct Paths {
     /// Agent config and templates as installed on the host.
     #[serde(default = "defaults::agent_dir")]
     pub agent_dir: String,
+    /// External plugins shipped with the deployment (`@openclaw/matrix`, the diagnostics
+    /// plugins), loaded through `plugins.load.paths`. Without it OpenClaw tries to download a
+    /// configured but missing plugin at every start, which the egress policy blocks.
+    #[serde(default)]
+    pub plugins_dir: Option<String>,
 }
 
 impl Default for Gateway {
@@ -789,6 +799,7 @@ impl Default for Paths {
             bao_bin: defaults::bao_bin(),
             service_user: defaults::service_user(),
             agent_dir: defaults::agent_dir(),
+            plugins_dir: None,
         }
     }
 }
