@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod net;
+pub mod nix_options;
 pub mod openclaw_schema;
 pub mod output;
 pub mod render;

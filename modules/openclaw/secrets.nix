@@ -1,0 +1,150 @@
+# Secret delivery: the directories, the service user, and the OpenBao agent.
+#
+# The agent is our own unit, not nixpkgs' `services.vault-agent.instances`: that module runs
+# `${getExe package} -config ...` and adds the `agent` subcommand only when the package is named
+# "vault", so with `pkgs.openbao` it would start `bao -config ...` and fail; it also takes JSON
+# settings while the generator renders (and tests) HCL with staged templates and a promote step.
+# Hardening follows nixpkgs' openbao server unit, tightened where the agent allows.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.openclaw;
+  useAgent = cfg.secrets.backend == "openbao" && cfg.secrets.openbao != null;
+  agentDir = lib.removeSuffix "/" cfg.paths.agent_dir;
+  secretsDir = lib.removeSuffix "/" cfg.secrets.dir;
+  user = cfg.paths.service_user;
+  # The container user owns the rendered files (rootful Podman, no user namespace: the uid
+  # inside is the uid on the host), so the host account gets the same ids.
+  ids = lib.splitString ":" cfg.container.user;
+  uid = lib.toInt (builtins.head ids);
+  gid = lib.toInt (lib.last ids);
+in
+{
+  config = lib.mkIf cfg.enable (
+    lib.mkMerge [
+      {
+        users.users.${user} = {
+          isSystemUser = true;
+          group = user;
+          inherit uid;
+          home = cfg.paths.state_dir;
+          description = "OpenClaw gateway (container user ${cfg.container.user})";
+        };
+        users.groups.${user}.gid = gid;
+
+        assertions = [
+          {
+            assertion = builtins.match "[0-9]+:[0-9]+" cfg.container.user != null;
+            message = ''
+              services.openclaw.container.user = "${cfg.container.user}" must be numeric "uid:gid": the host account
+              services.openclaw.paths.service_user gets those ids so the secret files it owns are readable in the container.
+            '';
+          }
+        ];
+
+        # secrets.dir: the gateway may traverse it, nobody else; .staged is the agent's alone.
+        systemd.tmpfiles.rules = [
+          "d ${secretsDir} 0750 root ${user} -"
+          "d ${cfg.paths.state_dir} 0750 ${user} ${user} -"
+        ] ++ lib.optional useAgent "d ${secretsDir}/.staged 0700 root root -";
+      }
+
+      (lib.mkIf useAgent {
+        assertions = [
+          {
+            assertion = lib.hasPrefix "/etc/" agentDir;
+            message = ''
+              services.openclaw.paths.agent_dir = "${agentDir}" must be under /etc on NixOS: the module installs the
+              rendered agent config and templates there with environment.etc. Keep the default /etc/openclaw/agent.
+            '';
+          }
+          {
+            assertion = cfg.machine_cert != null;
+            message = ''
+              services.openclaw.secrets.openbao logs in with the step-ca machine certificate: set services.openclaw.machine_cert
+              (ca_url, root_ca; cert/key paths default to /var/lib/openclaw-cert).
+            '';
+          }
+        ];
+
+        environment.etc.${lib.removePrefix "/etc/" agentDir}.source = "${cfg.rendered}/openbao-agent";
+
+        systemd.services.openclaw-openbao-agent = {
+          description = "OpenBao agent rendering the OpenClaw secrets (${cfg.name})";
+          wantedBy = [ "multi-user.target" ];
+          wants = [ "network-online.target" ];
+          after = [
+            "network-online.target"
+            "systemd-tmpfiles-setup.service"
+          ] ++ lib.optional (cfg.machine_cert != null) "openclaw-cert-renew.service";
+          # A new agent.hcl (new store path) restarts the agent on switch; a restart re-renders
+          # and promote restarts the gateway only if a live file actually changed.
+          restartTriggers = [ cfg.rendered ];
+          startLimitIntervalSec = 60;
+          startLimitBurst = 3;
+          # promote chowns files to the gateway's user and runs `systemctl try-restart`.
+          path = [ config.systemd.package ];
+          serviceConfig = {
+            ExecStart = "${cfg.paths.bao_bin} agent -config=${agentDir}/agent.hcl";
+            ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
+            KillSignal = "SIGINT";
+            TimeoutStopSec = "30s";
+            Restart = "on-failure";
+            RestartSec = "5s";
+            # Root: promote must chown to the gateway's user. Everything else is taken away.
+            User = "root";
+            ReadWritePaths = [ secretsDir ];
+            RuntimeDirectory = "openclaw-openbao-agent";
+            RuntimeDirectoryMode = "0700";
+            UMask = "0077";
+            ProtectSystem = "strict";
+            ProtectHome = true;
+            PrivateTmp = true;
+            PrivateDevices = true;
+            ProtectKernelTunables = true;
+            ProtectKernelModules = true;
+            ProtectKernelLogs = true;
+            ProtectControlGroups = true;
+            ProtectClock = true;
+            ProtectHostname = true;
+            ProtectProc = "invisible";
+            ProcSubset = "pid";
+            NoNewPrivileges = true;
+            RestrictSUIDSGID = true;
+            RestrictRealtime = true;
+            RestrictNamespaces = true;
+            LockPersonality = true;
+            MemoryDenyWriteExecute = true;
+            RemoveIPC = true;
+            SystemCallArchitectures = "native";
+            SystemCallFilter = [
+              "@system-service"
+              "~@privileged"
+              "@chown"
+            ];
+            # A refused call fails with EPERM instead of killing the agent mid-render.
+            SystemCallErrorNumber = "EPERM";
+            RestrictAddressFamilies = [
+              "AF_INET"
+              "AF_INET6"
+              "AF_UNIX"
+            ];
+            CapabilityBoundingSet = [
+              "CAP_CHOWN"
+              "CAP_FOWNER"
+              "CAP_DAC_OVERRIDE"
+            ];
+            AmbientCapabilities = [ ];
+            LimitCORE = 0;
+            MemoryMax = "256M";
+            TasksMax = 64;
+          };
+        };
+      })
+    ]
+  );
+}
