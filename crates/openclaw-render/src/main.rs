@@ -32,6 +32,8 @@ enum Command {
     Check { spec: PathBuf },
     /// Print the spec's JSON Schema.
     Schema,
+    /// Print the NixOS option declarations generated from the spec's schema.
+    NixOptions,
     /// Print one rendered artifact to stdout (e.g. `openclaw.json`).
     Show { spec: PathBuf, artifact: String },
     /// Time N renders of SPEC (no writes) and print JSON figures.
@@ -87,6 +89,10 @@ fn run(cmd: Command) -> Result<()> {
         Command::Schema => {
             let schema = schemars::schema_for!(Spec);
             println!("{}", serde_json::to_string_pretty(&schema)?);
+        }
+        Command::NixOptions => {
+            let schema = serde_json::to_value(schemars::schema_for!(Spec))?;
+            print!("{}", openclaw_render::nix_options::nix_options(&schema));
         }
         Command::Show { spec, artifact } => {
             let artifacts = render_all(&load(&spec)?)?;

@@ -932,14 +932,16 @@ fn container(spec: &Spec, r: &mut Report) {
         .image
         .rsplit_once("@sha256:")
         .is_some_and(|(_, d)| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !digest_ok {
+    // An image archive built by Nix is content-addressed by its store path.
+    let nix_archive = c.image.starts_with("docker-archive:/nix/store/");
+    if !digest_ok && !nix_archive {
         r.add(
             "container.image",
             format!(
                 "'{}' is not pinned by digest, so a registry push changes what runs",
                 c.image
             ),
-            "write name@sha256:<64 hex digits> (podman image inspect --format '{{.Digest}}' NAME)",
+            "write name@sha256:<64 hex digits> (podman image inspect --format '{{.Digest}}' NAME), or use a Nix-built docker-archive:/nix/store/... image",
         );
     }
     if c.memory_max.as_mib() < MIN_MEMORY_MIB {

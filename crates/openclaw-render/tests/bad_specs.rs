@@ -141,6 +141,7 @@ const CASES: &[Case] = &[
     (LXC, &[("proxy.forward_auth.uri", "\"realms/home\"")], "proxy.forward_auth.uri"),
     (LXC, &[("proxy.upstream", "\"127.0.0.1:18789\""), ("gateway.rate_limit.exempt_loopback", "true")], "gateway.rate_limit.exempt_loopback"),
     (LXC, &[("container.image", "\"ghcr.io/openclaw/openclaw:latest\"")], "container.image"),
+    (LXC, &[("container.image", "\"docker-archive:/tmp/openclaw.tar\"")], "container.image"),
     (LXC, &[("container.memory_max", "\"1800M\"")], "container.memory_max"),
     (LXC, &[("container.memory_max", "\"2T\"")], "container.memory_max"),
     (LXC, &[("container.user", "\"0:0\"")], "container.user"),
