@@ -1,0 +1,369 @@
+//! `up`, `down` and `status`: the whole lab, bottom-up.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use openclaw_render::spec::Spec;
+use serde_json::{json, Map, Value};
+
+use crate::cmd::{output_within, wait_for};
+use crate::pki::Pki;
+use crate::state::{self, mkdir, netns_command, spawn, write_file, Spawn};
+use crate::topology::{self, GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, ROUTER};
+use crate::vault::{random_token, Vault};
+use crate::{ca, components, gateway, netns, proxy};
+
+/// Canary ports: common service ports plus the gateway's own, over TCP and UDP.
+pub const CANARY_TCP: &[u16] = &[22, 53, 80, 443, 8080, 18789];
+pub const CANARY_UDP: &[u16] = &[53, 443, 9999];
+/// A port on the LLM host the spec does not allow.
+pub const LLM_OTHER_PORT: u16 = 8081;
+pub const LLM_PORT: u16 = 4000;
+
+pub fn require_root() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the lab creates network namespaces and users: run it as root");
+    }
+    Ok(())
+}
+
+pub fn canary_file(state: &Path, name: &str) -> PathBuf {
+    state.join("canary").join(format!("{name}.jsonl"))
+}
+
+fn lab_bin(state: &Path) -> String {
+    state.join("bin/openclaw-lab").display().to_string()
+}
+
+fn start_canary(state: &Path, name: &str, netns: &str, tcp: &[u16], udp: &[u16]) -> Result<()> {
+    let join = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    let mut argv = vec![lab_bin(state), "serve".into(), "canary".into()];
+    if !tcp.is_empty() {
+        argv.extend(["--tcp".into(), join(tcp)]);
+    }
+    if !udp.is_empty() {
+        argv.extend(["--udp".into(), join(udp)]);
+    }
+    argv.extend([
+        "--record".into(),
+        canary_file(state, name).display().to_string(),
+    ]);
+    spawn(
+        state,
+        &Spawn {
+            name: &format!("canary-{name}"),
+            netns,
+            argv,
+            env: vec![],
+            user: None,
+            cwd: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// The paths a user (and the tests) need after `up`.
+pub struct Up {
+    pub spec: Spec,
+    pub state: PathBuf,
+    pub seconds: f64,
+}
+
+pub fn up(spec_path: &Path) -> Result<Up> {
+    require_root()?;
+    let t0 = Instant::now();
+    let st = state::state_dir();
+    if !netns::existing().is_empty() {
+        bail!("the lab is already up (or left over): run `openclaw-lab down` first");
+    }
+    mkdir(&st, 0o755)?;
+    gateway::install_binaries(&st)?;
+    let spec = gateway::effective_spec(spec_path, &st)?;
+    write_file(
+        &st.join("spec.json"),
+        serde_json::to_string_pretty(&spec)?.as_bytes(),
+        0o644,
+    )?;
+    gateway::ensure_user(&st, &spec.paths.service_user)?;
+    tracing::info!("network");
+    netns::create()?;
+    mkdir(&st.join("canary"), 0o755)?;
+    start_canary(&st, "lan", &LAN_CANARY.netns(), CANARY_TCP, CANARY_UDP)?;
+    start_canary(
+        &st,
+        "internet",
+        &INTERNET_CANARY.netns(),
+        CANARY_TCP,
+        CANARY_UDP,
+    )?;
+    start_canary(&st, "resolver", ROUTER, &[53], &[53])?;
+    start_canary(&st, "llm-other", &LLM.netns(), &[LLM_OTHER_PORT], &[])?;
+
+    tracing::info!("pki and step-ca");
+    let pki = Pki::new(st.join("pki"));
+    pki.create()?;
+    ensure_eq(
+        &spec.machine_cert.as_ref().unwrap().root_ca,
+        &pki.root_crt(),
+        "machine_cert.root_ca",
+    )?;
+    ca::start(&st, &pki, &components::step_ca()?)?;
+
+    tracing::info!("openbao");
+    let bao_spec = spec.secrets.openbao.clone().expect("checked");
+    let vault = Vault::new(&st, components::bao()?, &pki);
+    vault.start(&st, &pki)?;
+    let mut secrets = Map::new();
+    for (name, item) in &spec.secrets.items {
+        secrets.insert(
+            item.kv_key(name).to_string(),
+            Value::String(random_token(48.max(item.min_length))?),
+        );
+    }
+    vault.configure(&bao_spec, &secrets, &pki.root_crt())?;
+
+    tracing::info!("llm fixture");
+    let llm_dir = st.join("llm");
+    mkdir(&llm_dir, 0o700)?;
+    let key_file = llm_dir.join("api_key");
+    if let Some(k) = spec
+        .models
+        .api_key
+        .as_ref()
+        .and_then(|n| spec.secrets.items.get(n).map(|i| i.kv_key(n).to_string()))
+    {
+        write_file(&key_file, secrets[&k].as_str().unwrap().as_bytes(), 0o600)?;
+    }
+    let mut argv = vec![
+        lab_bin(&st),
+        "serve".into(),
+        "llm".into(),
+        "--listen".into(),
+        format!("[::]:{LLM_PORT}"),
+    ];
+    for m in &spec.models.models {
+        argv.extend(["--model".into(), m.clone()]);
+    }
+    if key_file.exists() {
+        argv.extend(["--key-file".into(), key_file.display().to_string()]);
+    }
+    argv.extend([
+        "--mode-file".into(),
+        llm_dir.join("mode").display().to_string(),
+    ]);
+    spawn(
+        &st,
+        &Spawn {
+            name: "llm",
+            netns: &LLM.netns(),
+            argv,
+            env: vec![],
+            user: None,
+            cwd: None,
+        },
+    )?;
+
+    tracing::info!("gateway host");
+    let arts = gateway::render_and_install(&spec, &st)?;
+    gateway::prepare_dirs(&spec)?;
+    gateway::provision_machine_cert(&spec, &pki)?;
+    gateway::load_nftables(&st)?;
+    let units = gateway::write_units(&spec, &st, &arts)?;
+    for (name, path) in &units {
+        if *name == spec.gateway_unit() {
+            gateway::wait_for_secrets(&spec, Duration::from_secs(60))?;
+        }
+        start_unit(&st, name, path)?;
+    }
+
+    tracing::info!("proxy");
+    proxy::start(&spec, &st, &pki, &arts)?;
+
+    tracing::info!("waiting for the gateway's /readyz");
+    wait_ready(&spec, Duration::from_secs(180)).with_context(|| {
+        format!(
+            "see {}",
+            state::logfile(&st, &format!("unit-{}", spec.gateway_unit())).display()
+        )
+    })?;
+    Ok(Up {
+        spec,
+        state: st,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+fn ensure_eq(field_value: &str, want: &Path, field: &str) -> Result<()> {
+    if Path::new(field_value) != want {
+        bail!(
+            "{field} = {field_value}, but the lab's root CA is {} (fix: set it to that path)",
+            want.display()
+        );
+    }
+    Ok(())
+}
+
+pub fn start_unit(st: &Path, name: &str, path: &Path) -> Result<u32> {
+    spawn(
+        st,
+        &Spawn {
+            name: &format!("unit-{name}"),
+            netns: &GATEWAY.netns(),
+            argv: vec![
+                lab_bin(st),
+                "supervise".into(),
+                "--unit".into(),
+                path.display().to_string(),
+            ],
+            env: vec![("OPENCLAW_LAB_STATE".into(), st.display().to_string())],
+            user: None,
+            cwd: None,
+        },
+    )
+}
+
+/// HTTP status of `GET url` from inside `netns` (0 when no answer).
+pub fn http_status(netns: &str, url: &str, extra: &[&str]) -> u16 {
+    let mut argv: Vec<String> = [
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    argv.push(url.into());
+    let mut c = netns_command(netns, None, &argv);
+    output_within(&mut c, Duration::from_secs(5))
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn wait_ready(spec: &Spec, limit: Duration) -> Result<Duration> {
+    let t = Instant::now();
+    let url = format!("http://127.0.0.1:{}/readyz", spec.gateway.port);
+    wait_for(limit, Duration::from_millis(250), || {
+        (http_status(&GATEWAY.netns(), &url, &[]) == 200).then_some(())
+    })
+    .with_context(|| format!("the gateway's /readyz did not answer 200 within {limit:?}"))?;
+    Ok(t.elapsed())
+}
+
+/// The lab's effective spec (written by `up`).
+pub fn load_effective_spec() -> Result<Spec> {
+    let p = state::state_dir().join("spec.json");
+    Spec::from_path(&p).with_context(|| format!("{}: is the lab up?", p.display()))
+}
+
+pub fn print_up(u: &Up) {
+    let p = u.spec.proxy.as_ref();
+    let token = u
+        .spec
+        .gateway
+        .token
+        .as_ref()
+        .and_then(|t| u.spec.secret_location(t));
+    println!(
+        "openclaw-lab is up ({:.0} s). State: {}",
+        u.seconds,
+        u.state.display()
+    );
+    if let Some(p) = p {
+        println!(
+            "WebChat through Caddy: https://{}/  (inside the lab, e.g.\n  ip netns exec {} curl --cacert {} -H 'X-Lab-Identity: you' https://{}/)",
+            p.site,
+            topology::LAN_CANARY.netns(),
+            u.state.join("pki/root_ca.crt").display(),
+            p.site
+        );
+        println!("  the identity fixture (stand-in for Keycloak) lets a request in when it carries the header X-Lab-Identity or the cookie olab_identity");
+    }
+    if let Some(openclaw_render::spec::SecretLocation::File { path }) = token {
+        println!(
+            "Gateway token (rendered by the OpenBao agent, readable by root and {}): {path}",
+            u.spec.paths.service_user
+        );
+    }
+    println!(
+        "Logs: {}/logs   Status: openclaw-lab status   Tear down: openclaw-lab down",
+        u.state.display()
+    );
+}
+
+pub fn down() -> Result<()> {
+    require_root()?;
+    let st = state::state_dir();
+    // Supervisors first, so nothing restarts what the namespace sweep kills.
+    for (name, _, _) in state::processes(&st) {
+        if name.starts_with("unit-") {
+            state::stop(&st, &name, Duration::from_secs(12));
+        }
+    }
+    for (name, _, _) in state::processes(&st) {
+        state::stop(&st, &name, Duration::from_secs(5));
+    }
+    netns::destroy()?;
+    gateway::remove_created_users();
+    if st.exists() {
+        std::fs::remove_dir_all(&st).with_context(|| format!("removing {}", st.display()))?;
+    }
+    let _ = std::fs::remove_dir("/run/openclaw-lab");
+    Ok(())
+}
+
+pub fn status() -> Result<Value> {
+    let st = state::state_dir();
+    let procs: Vec<Value> = state::processes(&st)
+        .into_iter()
+        .map(|(n, pid, alive)| json!({"name": n, "pid": pid, "alive": alive}))
+        .collect();
+    let mut units = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(st.join("units")) {
+        for e in rd.flatten() {
+            if e.path().extension().is_some_and(|x| x == "json") {
+                if let Ok(v) =
+                    std::fs::read_to_string(e.path()).map(|t| serde_json::from_str::<Value>(&t))
+                {
+                    units.push(v.unwrap_or(Value::Null));
+                }
+            }
+        }
+    }
+    let hosts: Vec<Value> = netns::describe()
+        .into_iter()
+        .map(|(ns, a)| json!({"netns": ns, "addresses": a.trim()}))
+        .collect();
+    Ok(json!({"state_dir": st, "hosts": hosts, "processes": procs, "units": units}))
+}
+
+/// The supervisor status file of a unit.
+pub fn unit_status(st: &Path, unit: &str) -> Option<crate::units::UnitStatus> {
+    serde_json::from_str(
+        &std::fs::read_to_string(st.join("units").join(format!("{unit}.json"))).ok()?,
+    )
+    .ok()
+}
+
+/// A handle on the running lab's OpenBao (root token from the 0600 init file).
+pub fn vault_handle() -> Result<Vault> {
+    let st = state::state_dir();
+    Ok(Vault::new(
+        &st,
+        components::bao()?,
+        &Pki::new(st.join("pki")),
+    ))
+}
+
+/// Stops one lab process by its pidfile name (`vault`, `llm`, `unit-openclaw.service`).
+pub fn stop_process(name: &str) {
+    state::stop(&state::state_dir(), name, Duration::from_secs(10));
+}

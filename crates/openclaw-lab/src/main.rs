@@ -1,0 +1,248 @@
+//! `openclaw-lab`: see the crate docs. Also a multi-call binary: invoked as `systemctl` it is
+//! the lab's stand-in for `systemctl try-restart` (what the OpenBao agent's promote runs).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use openclaw_lab::{checks, fixtures, lab, renew, state, units};
+
+#[derive(Parser)]
+#[command(
+    name = "openclaw-lab",
+    version,
+    about = "The hardened OpenClaw homelab in network namespaces, with real components"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Bring the lab up from a spec (default examples/lab.toml).
+    Up {
+        #[arg(long, default_value = "examples/lab.toml")]
+        spec: PathBuf,
+    },
+    /// Remove every namespace, process, user and file the lab made (idempotent).
+    Down,
+    /// Hosts, processes and units, as JSON.
+    Status,
+    /// Run one check on this host (inside a lab namespace or a VM).
+    Check {
+        #[arg(value_enum)]
+        which: checks::Which,
+        /// Spec to check against (default: the running lab's effective spec).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// User to run the connections as (default: the spec's service user).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the lab up, run every check from the right hosts, tear it down.
+    Test {
+        #[arg(long, default_value = "examples/lab.toml")]
+        spec: PathBuf,
+        /// Leave the lab up afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Renew the machine certificate through step-ca when due.
+    Renew {
+        #[arg(long)]
+        spec: PathBuf,
+        /// Check every machine_cert.check_interval instead of once.
+        #[arg(long = "loop")]
+        repeat: bool,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a fixture server (inside a namespace).
+    #[command(subcommand)]
+    Serve(Serve),
+    /// Supervise one unit file (the lab's stand-in for systemd).
+    #[command(hide = true)]
+    Supervise {
+        #[arg(long)]
+        unit: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum Serve {
+    Canary {
+        #[arg(long, value_delimiter = ',')]
+        tcp: Vec<u16>,
+        #[arg(long, value_delimiter = ',')]
+        udp: Vec<u16>,
+        #[arg(long)]
+        record: PathBuf,
+    },
+    /// The OpenAI-compatible LLM fixture (the lab's stand-in for LiteLLM).
+    Llm {
+        #[arg(long)]
+        listen: String,
+        #[arg(long = "model")]
+        models: Vec<String>,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        #[arg(long)]
+        mode_file: Option<PathBuf>,
+    },
+    /// The forward_auth identity fixture (the lab's stand-in for Keycloak).
+    Identity {
+        #[arg(long)]
+        listen: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPENCLAW_LAB_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let res = if argv0.rsplit('/').next() == Some("systemctl") {
+        systemctl_shim(std::env::args().skip(1).collect())
+    } else {
+        run(Cli::parse())
+    };
+    match res {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("openclaw-lab: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.cmd {
+        Cmd::Up { spec } => {
+            match lab::up(&spec) {
+                Ok(u) => lab::print_up(&u),
+                Err(e) => {
+                    eprintln!("openclaw-lab up failed: {e:#}\nthe partial lab is left for inspection: `openclaw-lab status`, logs in {}/logs; `openclaw-lab down` removes it", state::state_dir().display());
+                    return Ok(1);
+                }
+            }
+            Ok(0)
+        }
+        Cmd::Down => {
+            lab::down()?;
+            println!("openclaw-lab is down: no lab namespace, process or state left");
+            Ok(0)
+        }
+        Cmd::Status => {
+            println!("{}", serde_json::to_string_pretty(&lab::status()?)?);
+            Ok(0)
+        }
+        Cmd::Check {
+            which,
+            spec,
+            user,
+            json,
+        } => {
+            let spec = match spec {
+                Some(p) => openclaw_render::Spec::from_path(&p)
+                    .with_context(|| format!("loading {}", p.display()))?,
+                None => lab::load_effective_spec()?,
+            };
+            let report = checks::run(which, &spec, user.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(if report.ok() { 0 } else { 1 })
+        }
+        Cmd::Test { spec, keep } => checks::suite::run(&spec, keep),
+        Cmd::Renew {
+            spec,
+            repeat,
+            force,
+        } => {
+            let spec = openclaw_render::Spec::from_path(&spec)?;
+            let m = spec
+                .machine_cert
+                .as_ref()
+                .context("the spec has no [machine_cert]")?;
+            let r = renew::Renewal {
+                ca_url: &m.ca_url,
+                root_ca: m.root_ca.as_ref(),
+                cert: m.cert.as_ref(),
+                key: m.key.as_ref(),
+                renew_before: Duration::from_secs(m.renew_before.as_secs()),
+            };
+            loop {
+                match renew::renew_if_due(&r, force) {
+                    Ok(o) => eprintln!("{o:?}"),
+                    Err(e) if repeat => eprintln!("renewal failed, retrying next interval: {e:#}"),
+                    Err(e) => return Err(e),
+                }
+                if !repeat {
+                    return Ok(0);
+                }
+                std::thread::sleep(Duration::from_secs(m.check_interval.as_secs().max(1)));
+            }
+        }
+        Cmd::Serve(s) => {
+            match s {
+                Serve::Canary { tcp, udp, record } => fixtures::canary::run(&tcp, &udp, &record)?,
+                Serve::Llm {
+                    listen,
+                    models,
+                    key_file,
+                    mode_file,
+                } => fixtures::llm::run(&listen, models, key_file, mode_file)?,
+                Serve::Identity { listen } => fixtures::identity::run(&listen)?,
+            }
+            Ok(0)
+        }
+        Cmd::Supervise { unit } => {
+            let u = units::Unit::from_file(&unit)?;
+            let st = state::state_dir();
+            let status = st.join("units").join(format!("{}.json", u.name));
+            units::supervise(&u, &state::base_path(&st), &status)?;
+            Ok(0)
+        }
+    }
+}
+
+/// `systemctl try-restart|restart UNIT...`: SIGHUP to the lab's supervisor of each unit.
+fn systemctl_shim(args: Vec<String>) -> Result<u8> {
+    let st = state::state_dir();
+    let (verb, units) = args.split_first().context("systemctl: no command")?;
+    match verb.as_str() {
+        "try-restart" | "restart" | "reload-or-restart" => {
+            for u in units {
+                match state::read_pid(&st, &format!("unit-{u}")).filter(|p| state::alive(*p)) {
+                    // SAFETY: kill(2) on the pid of the lab's supervisor of that unit.
+                    Some(pid) => unsafe {
+                        libc::kill(pid, libc::SIGHUP);
+                    },
+                    None if verb == "try-restart" => {}
+                    None => bail!("systemctl (openclaw-lab): unit {u} is not running"),
+                }
+                eprintln!("systemctl (openclaw-lab stand-in): {verb} {u}");
+            }
+            Ok(0)
+        }
+        "is-active" => {
+            let active = units
+                .iter()
+                .all(|u| lab::unit_status(&st, u).is_some_and(|s| s.state == "running"));
+            println!("{}", if active { "active" } else { "inactive" });
+            Ok(if active { 0 } else { 3 })
+        }
+        other => bail!("systemctl (openclaw-lab stand-in): `{other}` is not emulated"),
+    }
+}

@@ -1,0 +1,637 @@
+//! The stand-in for systemd: runs a rendered `.service` unit's `[Service]` lines.
+//!
+//! systemd is not PID 1 on the lab's machines, yet the lab must exercise the units the
+//! generator renders. This module parses a unit file and supervises it the way systemd would
+//! for the directives that matter here: `ExecStartPre=` (each must succeed, `-` ignores a
+//! failure, `+` runs as root), `ExecStart=`, `Environment=`, `EnvironmentFile=`, `User=`,
+//! `Group=`, `WorkingDirectory=`, `Restart=` and `RestartSec=`. A restart request
+//! (`systemctl try-restart`, through the lab's `systemctl` shim, delivered as SIGHUP) stops
+//! the main process and starts again from `ExecStartPre=`, as systemd does.
+//! Not emulated (reported, not silently dropped): sandboxing options, resource limits,
+//! `Type=notify`, socket activation, credentials.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+/// One `Exec*=` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecLine {
+    pub argv: Vec<String>,
+    /// `-` prefix: a failure is ignored.
+    pub ignore_failure: bool,
+    /// `+` prefix: runs with full privileges regardless of `User=`.
+    pub privileged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    Always,
+    OnFailure,
+}
+
+/// The parts of a unit the lab runs.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub name: String,
+    pub exec_start_pre: Vec<ExecLine>,
+    pub exec_start: Option<ExecLine>,
+    pub environment: Vec<(String, String)>,
+    /// Path and whether a missing file is fine (`-` prefix).
+    pub environment_files: Vec<(PathBuf, bool)>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub working_directory: Option<PathBuf>,
+    pub restart: RestartPolicy,
+    pub restart_sec: Duration,
+    /// `[Service]` keys present but not emulated.
+    pub ignored: Vec<String>,
+}
+
+/// Splits a unit file into `(section, key, value)` with continuation lines joined.
+fn entries(text: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut pending = String::new();
+    for raw in text.lines() {
+        let line = raw.trim_end();
+        if pending.is_empty() {
+            let t = line.trim_start();
+            if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+                continue;
+            }
+            if t.starts_with('[') && t.ends_with(']') {
+                section = t[1..t.len() - 1].to_string();
+                continue;
+            }
+        }
+        if let Some(stripped) = line.strip_suffix('\\') {
+            pending.push_str(stripped);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(line);
+        let full = std::mem::take(&mut pending);
+        if let Some((k, v)) = full.split_once('=') {
+            out.push((section.clone(), k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// systemd's word splitting: whitespace-separated, "double" and 'single' quotes, C escapes.
+pub fn split_words(s: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '"' | '\'' => {
+                in_word = true;
+                let q = c;
+                loop {
+                    match chars.next() {
+                        None => bail!("unterminated quote in `{s}`"),
+                        Some(c) if c == q => break,
+                        Some('\\') => cur.push(unescape(chars.next())?),
+                        Some(c) => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(unescape(chars.next())?);
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+fn unescape(c: Option<char>) -> Result<char> {
+    Ok(match c {
+        Some('n') => '\n',
+        Some('t') => '\t',
+        Some(c) => c,
+        None => bail!("trailing backslash"),
+    })
+}
+
+/// `%%` -> `%`, `%n` -> unit name; other specifiers are refused so nothing is guessed.
+fn specifiers(s: &str, unit: &str) -> Result<String> {
+    let mut out = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('%') => out.push('%'),
+            Some('n') => out.push_str(unit),
+            Some('N') => out.push_str(unit.trim_end_matches(".service")),
+            other => bail!(
+                "specifier %{} is not emulated by the lab",
+                other.unwrap_or(' ')
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// `$VAR` / `${VAR}` as whole words and `${VAR}` inside words, from the unit's environment.
+fn expand(words: Vec<String>, env: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words {
+        if let Some(name) = w.strip_prefix('$').filter(|n| !n.starts_with('{')) {
+            // `$VAR` alone: split on whitespace, like systemd.
+            if let Some(v) = env.get(name) {
+                out.extend(v.split_whitespace().map(str::to_string));
+            }
+            continue;
+        }
+        let mut s = w.clone();
+        for (k, v) in env {
+            s = s.replace(&format!("${{{k}}}"), v);
+        }
+        out.push(s);
+    }
+    out
+}
+
+fn exec_line(value: &str, unit: &str) -> Result<ExecLine> {
+    let mut v = value.trim();
+    let mut ignore_failure = false;
+    let mut privileged = false;
+    while let Some(c) = v.chars().next() {
+        match c {
+            '-' => ignore_failure = true,
+            '+' | '!' => privileged = true,
+            '@' | ':' => bail!("Exec prefix `{c}` is not emulated by the lab"),
+            _ => break,
+        }
+        v = &v[1..];
+    }
+    let argv = split_words(&specifiers(v, unit)?)?;
+    if argv.is_empty() {
+        bail!("empty Exec line");
+    }
+    Ok(ExecLine {
+        argv,
+        ignore_failure,
+        privileged,
+    })
+}
+
+fn parse_duration(v: &str) -> Result<Duration> {
+    let v = v.trim();
+    let (num, mult) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("min") {
+        (n, 60.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (v, 1.0)
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .with_context(|| format!("duration `{v}`"))?;
+    Ok(Duration::from_secs_f64(n * mult))
+}
+
+impl Unit {
+    pub fn parse(name: &str, text: &str) -> Result<Unit> {
+        let mut u = Unit {
+            name: name.to_string(),
+            exec_start_pre: Vec::new(),
+            exec_start: None,
+            environment: Vec::new(),
+            environment_files: Vec::new(),
+            user: None,
+            group: None,
+            working_directory: None,
+            restart: RestartPolicy::No,
+            restart_sec: Duration::from_millis(100),
+            ignored: Vec::new(),
+        };
+        for (section, k, v) in entries(text) {
+            if section != "Service" {
+                continue;
+            }
+            let ctx = || format!("{name}: {k}={v}");
+            match k.as_str() {
+                "ExecStartPre" => u
+                    .exec_start_pre
+                    .push(exec_line(&v, name).with_context(ctx)?),
+                "ExecStart" => {
+                    if v.is_empty() {
+                        u.exec_start = None;
+                    } else {
+                        u.exec_start = Some(exec_line(&v, name).with_context(ctx)?);
+                    }
+                }
+                "Environment" => {
+                    for w in split_words(&specifiers(&v, name)?).with_context(ctx)? {
+                        let (a, b) = w.split_once('=').with_context(ctx)?;
+                        u.environment.push((a.to_string(), b.to_string()));
+                    }
+                }
+                "EnvironmentFile" => {
+                    let (p, opt) = match v.strip_prefix('-') {
+                        Some(p) => (p, true),
+                        None => (v.as_str(), false),
+                    };
+                    u.environment_files
+                        .push((PathBuf::from(specifiers(p, name)?), opt));
+                }
+                "User" => u.user = Some(v),
+                "Group" => u.group = Some(v),
+                "WorkingDirectory" => {
+                    u.working_directory = Some(PathBuf::from(v.trim_start_matches('-')))
+                }
+                "Restart" => {
+                    u.restart = match v.as_str() {
+                        "always" => RestartPolicy::Always,
+                        "no" => RestartPolicy::No,
+                        // on-abnormal, on-abort, on-watchdog: close enough to on-failure here.
+                        _ => RestartPolicy::OnFailure,
+                    }
+                }
+                "RestartSec" => u.restart_sec = parse_duration(&v).with_context(ctx)?,
+                "Type" if v == "simple" || v == "exec" => {}
+                _ => u.ignored.push(k),
+            }
+        }
+        if u.exec_start.is_none() {
+            bail!("{name}: no ExecStart= in [Service]");
+        }
+        u.ignored.sort();
+        u.ignored.dedup();
+        Ok(u)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Unit> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading unit {}", path.display()))?;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        Unit::parse(&name, &text)
+    }
+
+    /// The environment a command of this unit sees: `Environment=` then each
+    /// `EnvironmentFile=` in order (later wins), read with systemd's parser rules.
+    pub fn resolved_env(&self) -> Result<BTreeMap<String, String>> {
+        let mut env: BTreeMap<String, String> = self.environment.iter().cloned().collect();
+        for (p, optional) in &self.environment_files {
+            match std::fs::read_to_string(p) {
+                Ok(text) => {
+                    for (k, v) in parse_env_file(&text) {
+                        env.insert(k, v);
+                    }
+                }
+                Err(_) if *optional => {}
+                Err(e) => bail!("{}: EnvironmentFile {}: {e}", self.name, p.display()),
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// `KEY=VALUE` lines, `#`/`;` comments, optional quotes: the subset of systemd's
+/// EnvironmentFile syntax that openclaw-secretcheck accepts (it rejects the rest).
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        if let Some((k, v)) = t.split_once('=') {
+            let v = v.trim();
+            let v = if v.len() >= 2
+                && ((v.starts_with('"') && v.ends_with('"'))
+                    || (v.starts_with('\'') && v.ends_with('\'')))
+            {
+                &v[1..v.len() - 1]
+            } else {
+                v
+            };
+            out.push((k.trim().to_string(), v.to_string()));
+        }
+    }
+    out
+}
+
+/// What the supervisor reports in `<state>/units/<unit>.json`.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct UnitStatus {
+    pub unit: String,
+    /// `starting`, `running`, `pre-failed`, `exited`, `stopped`.
+    pub state: String,
+    pub main_pid: Option<u32>,
+    /// Main process starts so far (1 = first start).
+    pub starts: u32,
+    pub pre_failures: u32,
+    pub last_exit: Option<String>,
+    pub restart_requests: u32,
+    pub ignored_directives: Vec<String>,
+}
+
+static RESTART: AtomicBool = AtomicBool::new(false);
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_hup(_: libc::c_int) {
+    RESTART.store(true, Ordering::SeqCst);
+}
+extern "C" fn on_term(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// How the supervisor starts a command: as root or through setpriv as `User=`.
+fn command_for(
+    unit: &Unit,
+    line: &ExecLine,
+    env: &BTreeMap<String, String>,
+    path: &str,
+) -> Command {
+    let argv = expand(line.argv.clone(), env);
+    let mut c = match (&unit.user, line.privileged) {
+        (Some(u), false) => {
+            let mut c = Command::new("setpriv");
+            c.arg(format!("--reuid={u}"))
+                .arg(format!("--regid={}", unit.group.as_deref().unwrap_or(u)))
+                .args(["--init-groups", "--inh-caps=-all", "--"]);
+            c.args(&argv);
+            c
+        }
+        _ => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+    };
+    c.env_clear().env("PATH", path).env("LANG", "C.UTF-8");
+    if let Some(u) = &unit.user {
+        c.env("USER", u).env("LOGNAME", u);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    if let Some(d) = &unit.working_directory {
+        c.current_dir(d);
+    }
+    c.stdin(Stdio::null());
+    c
+}
+
+fn write_status(status_file: &Path, st: &UnitStatus) {
+    if let Ok(j) = serde_json::to_vec_pretty(st) {
+        let _ = crate::state::write_file(status_file, &j, 0o644);
+    }
+}
+
+fn kill_group(child: &mut Child, grace: Duration) -> String {
+    let pid = child.id() as i32;
+    // SAFETY: the main process runs in its own process group (process_group(0)).
+    unsafe { libc::kill(-pid, libc::SIGTERM) };
+    let deadline = Instant::now() + grace;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            return s.to_string();
+        }
+        if Instant::now() > deadline {
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            return child.wait().map(|s| s.to_string()).unwrap_or_default();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Supervises the unit until SIGTERM. `path` is the PATH its commands get.
+pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
+    // SAFETY: installing async-signal-safe handlers that only store to atomics.
+    unsafe {
+        libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGINT, on_term as *const () as libc::sighandler_t);
+    }
+    use std::os::unix::process::CommandExt;
+    let mut st = UnitStatus {
+        unit: unit.name.clone(),
+        state: "starting".into(),
+        ignored_directives: unit.ignored.clone(),
+        ..Default::default()
+    };
+    if !unit.ignored.is_empty() {
+        eprintln!(
+            "[{}] not emulated by the lab: {}",
+            unit.name,
+            unit.ignored.join(", ")
+        );
+    }
+    'outer: while !STOP.load(Ordering::SeqCst) {
+        RESTART.store(false, Ordering::SeqCst);
+        st.state = "starting".into();
+        st.main_pid = None;
+        write_status(status_file, &st);
+        let env = match unit.resolved_env() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("[{}] {e:#}", unit.name);
+                st.pre_failures += 1;
+                st.state = "pre-failed".into();
+                write_status(status_file, &st);
+                if !pause(unit.restart_sec.max(Duration::from_millis(500))) {
+                    break;
+                }
+                continue;
+            }
+        };
+        for pre in &unit.exec_start_pre {
+            let mut c = command_for(unit, pre, &env, path);
+            let desc = pre.argv.join(" ");
+            let ok = match c.status() {
+                Ok(s) => {
+                    eprintln!("[{}] ExecStartPre {desc}: {s}", unit.name);
+                    s.success()
+                }
+                Err(e) => {
+                    eprintln!("[{}] ExecStartPre {desc}: {e}", unit.name);
+                    false
+                }
+            };
+            if !ok && !pre.ignore_failure {
+                st.pre_failures += 1;
+                st.state = "pre-failed".into();
+                st.last_exit = Some(format!("ExecStartPre failed: {desc}"));
+                write_status(status_file, &st);
+                if unit.restart == RestartPolicy::No || !pause(unit.restart_sec) {
+                    break 'outer;
+                }
+                continue 'outer;
+            }
+        }
+        let main = unit.exec_start.as_ref().expect("checked in parse");
+        let mut c = command_for(unit, main, &env, path);
+        c.process_group(0);
+        let mut child = match c.spawn() {
+            Ok(ch) => ch,
+            Err(e) => {
+                eprintln!("[{}] ExecStart: {e}", unit.name);
+                st.last_exit = Some(format!("spawn failed: {e}"));
+                if unit.restart == RestartPolicy::No || !pause(unit.restart_sec) {
+                    break;
+                }
+                continue;
+            }
+        };
+        st.starts += 1;
+        st.main_pid = Some(child.id());
+        st.state = "running".into();
+        write_status(status_file, &st);
+        eprintln!(
+            "[{}] started pid {} (start #{})",
+            unit.name,
+            child.id(),
+            st.starts
+        );
+        loop {
+            if STOP.load(Ordering::SeqCst) {
+                st.last_exit = Some(kill_group(&mut child, Duration::from_secs(10)));
+                break 'outer;
+            }
+            if RESTART.swap(false, Ordering::SeqCst) {
+                st.restart_requests += 1;
+                eprintln!("[{}] restart requested", unit.name);
+                st.last_exit = Some(kill_group(&mut child, Duration::from_secs(10)));
+                continue 'outer;
+            }
+            if let Ok(Some(s)) = child.try_wait() {
+                // Its helpers may linger in the group; systemd would kill the cgroup.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                eprintln!("[{}] main process exited: {s}", unit.name);
+                st.last_exit = Some(s.to_string());
+                st.state = "exited".into();
+                st.main_pid = None;
+                write_status(status_file, &st);
+                let again = match unit.restart {
+                    RestartPolicy::Always => true,
+                    RestartPolicy::OnFailure => !s.success(),
+                    RestartPolicy::No => false,
+                };
+                if !again || !pause(unit.restart_sec) {
+                    break 'outer;
+                }
+                continue 'outer;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    st.state = "stopped".into();
+    st.main_pid = None;
+    write_status(status_file, &st);
+    Ok(())
+}
+
+/// Sleeps, waking early on stop (returns false) or on a restart request.
+fn pause(d: Duration) -> bool {
+    let deadline = Instant::now() + d;
+    while Instant::now() < deadline {
+        if STOP.load(Ordering::SeqCst) {
+            return false;
+        }
+        if RESTART.load(Ordering::SeqCst) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    !STOP.load(Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNIT: &str = r#"
+[Unit]
+Description=test
+[Service]
+Type=simple
+User=nobody
+Environment="A=one two" B=3
+EnvironmentFile=-/nonexistent/env
+ExecStartPre=-/bin/false
+ExecStartPre=+/bin/echo "%n pre" \
+  continued
+ExecStart=/bin/sh -c 'echo $$A ${B}' %%
+Restart=on-failure
+RestartSec=2s
+ProtectSystem=strict
+"#;
+
+    #[test]
+    fn parses_the_directives_the_lab_runs() {
+        let u = Unit::parse("x.service", UNIT).unwrap();
+        assert_eq!(u.user.as_deref(), Some("nobody"));
+        assert_eq!(
+            u.environment,
+            [("A".into(), "one two".into()), ("B".into(), "3".into())]
+        );
+        assert_eq!(u.exec_start_pre.len(), 2);
+        assert!(u.exec_start_pre[0].ignore_failure);
+        assert!(u.exec_start_pre[1].privileged);
+        assert_eq!(
+            u.exec_start_pre[1].argv,
+            ["/bin/echo", "x.service pre", "continued"]
+        );
+        let main = u.exec_start.unwrap();
+        assert_eq!(main.argv, ["/bin/sh", "-c", "echo $$A ${B}", "%"]);
+        assert_eq!(u.restart, RestartPolicy::OnFailure);
+        assert_eq!(u.restart_sec, Duration::from_secs(2));
+        assert_eq!(u.ignored, ["ProtectSystem"]);
+        assert!(u.environment_files[0].1);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_emulate() {
+        assert!(Unit::parse("x", "[Service]\nExecStart=@/bin/true x\n").is_err());
+        assert!(Unit::parse("x", "[Service]\nExecStart=/bin/echo %i\n").is_err());
+        assert!(Unit::parse("x", "[Service]\nUser=a\n").is_err());
+    }
+
+    #[test]
+    fn env_expansion_and_files() {
+        let env: BTreeMap<_, _> = [("A".to_string(), "x y".to_string())].into();
+        assert_eq!(
+            expand(vec!["$A".into(), "--a=${A}".into()], &env),
+            ["x", "y", "--a=x y"]
+        );
+        assert_eq!(
+            parse_env_file("# c\nA=1\nB=\"two words\"\n\n"),
+            [("A".into(), "1".into()), ("B".into(), "two words".into())]
+        );
+    }
+}

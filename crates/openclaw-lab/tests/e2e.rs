@@ -1,0 +1,311 @@
+//! End-to-end: the whole lab up once, then every check, rotation and fault, then down.
+//!
+//! One test function on purpose: the lab is a single shared system (namespaces, users, the
+//! state directory), so its phases run in order and the teardown always runs. Needs root and
+//! the real components (scripts/install-components.sh); it fails, never skips, without them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use openclaw_lab::checks::auth::{gateway_token, token_accepted};
+use openclaw_lab::fixtures::canary;
+use openclaw_lab::lab::{self, canary_file, http_status, unit_status};
+use openclaw_lab::topology::{GATEWAY, LAN_CANARY, PROXY};
+use openclaw_lab::{netns, state};
+use serde_json::{Map, Value};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn lab_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_openclaw-lab"))
+}
+
+/// Runs `openclaw-lab check <which>` inside the gateway's namespace, as a user would.
+fn check(which: &str) -> (bool, String) {
+    let st = state::state_dir();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &GATEWAY.netns()])
+        .arg(st.join("bin/openclaw-lab"))
+        .args(["check", which, "--spec"])
+        .arg(st.join("spec.json"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// Whether the gateway accepts `token`, asked from inside its namespace (curl on loopback).
+fn accepted_in_gateway(token: Option<&str>) -> bool {
+    let token = token.map(str::to_string);
+    in_netns(&GATEWAY.netns(), move || {
+        token_accepted("http://127.0.0.1:18789", token.as_deref())
+            .map(|(ok, _)| ok)
+            .unwrap_or(false)
+    })
+}
+
+/// Runs `f` on a thread that joined the namespace (network only; files are shared).
+fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let fd = std::fs::File::open(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on this thread only, with a namespace fd we just opened.
+        assert_eq!(
+            unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) },
+            0
+        );
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+struct Down;
+impl Drop for Down {
+    fn drop(&mut self) {
+        if std::env::var_os("OPENCLAW_LAB_KEEP").is_none() {
+            lab::down().expect("teardown");
+            assert!(netns::existing().is_empty());
+        }
+    }
+}
+
+fn secrets_with(
+    vault: &openclaw_lab::vault::Vault,
+    spec: &openclaw_render::Spec,
+    key: &str,
+    value: &str,
+) -> Map<String, Value> {
+    let mut m = vault.get(spec.secrets.openbao.as_ref().unwrap()).unwrap();
+    m.insert(key.into(), Value::String(value.into()));
+    m
+}
+
+#[test]
+fn the_lab_end_to_end() {
+    let t_all = Instant::now();
+    // The test binary's siblings are the lab's binaries (cargo builds them for the test).
+    std::env::set_var("OPENCLAW_LAB_BIN", lab_bin());
+    std::env::set_var(
+        "OPENCLAW_SECRETCHECK_BIN",
+        lab_bin().with_file_name("openclaw-secretcheck"),
+    );
+    assert!(
+        lab_bin().with_file_name("openclaw-secretcheck").exists(),
+        "build openclaw-secretcheck first: cargo build -p openclaw-secretcheck"
+    );
+    lab::down().unwrap();
+    let _down = Down;
+    let up = lab::up(&repo().join("examples/lab.toml")).expect("lab up");
+    let spec = up.spec.clone();
+    eprintln!("lab up in {:.1} s", up.seconds);
+    let st = up.state.clone();
+
+    // 1. Egress matrix as the gateway's user, and the canaries saw nothing from the gateway.
+    let (ok, out) = check("egress");
+    eprintln!("{out}");
+    assert!(ok, "egress check failed:\n{out}");
+    assert!(out.contains("\"unexpected\":0"), "{out}");
+    for c in ["lan", "internet"] {
+        let from_gw: Vec<_> = canary::hits(&canary_file(&st, c))
+            .into_iter()
+            .filter(|h| {
+                let f = h["from"].as_str().unwrap_or("");
+                f.contains(&GATEWAY.v4.to_string()) || f.contains(&GATEWAY.v6.to_string())
+            })
+            .collect();
+        assert!(
+            from_gw.is_empty(),
+            "{c} canary was reached from the gateway: {from_gw:?}"
+        );
+    }
+
+    // 2. Secrets: rendered through cert auth, secretcheck passes, no value in argv/config/logs.
+    let (ok, out) = check("secrets");
+    eprintln!("{out}");
+    assert!(ok, "secrets check failed:\n{out}");
+
+    // 4. Auth, direct, through Caddy, and from the LAN.
+    let (ok, out) = check("auth");
+    eprintln!("{out}");
+    assert!(ok, "auth check failed:\n{out}");
+    let root = st.join("pki/root_ca.crt").display().to_string();
+    let site = format!("https://{}/healthz", spec.proxy.as_ref().unwrap().site);
+    let no_id = http_status(&LAN_CANARY.netns(), &site, &["--cacert", &root]);
+    let with_id = http_status(
+        &LAN_CANARY.netns(),
+        &site,
+        &["--cacert", &root, "-H", "X-Lab-Identity: alice"],
+    );
+    eprintln!("through Caddy from the LAN: without identity {no_id}, with identity {with_id}");
+    assert_eq!(
+        no_id, 401,
+        "Caddy let a request without forward-auth identity through"
+    );
+    assert_eq!(with_id, 200, "Caddy + identity should reach the gateway");
+    let direct = http_status(
+        &LAN_CANARY.netns(),
+        &format!("http://{}:{}/healthz", GATEWAY.v4, spec.gateway.port),
+        &[],
+    );
+    assert_eq!(
+        direct, 0,
+        "the gateway port answered the LAN directly ({direct})"
+    );
+    let from_proxy = http_status(
+        &PROXY.netns(),
+        &format!("http://{}:{}/healthz", GATEWAY.v4, spec.gateway.port),
+        &[],
+    );
+    assert_eq!(
+        from_proxy, 200,
+        "ingress.allow_from (the proxy) must reach the gateway"
+    );
+
+    // 3. Rotation: a new token in OpenBao until the gateway takes it and drops the old one.
+    let vault = lab::vault_handle().unwrap();
+    let bao = spec.secrets.openbao.clone().unwrap();
+    let tok_key = spec.secrets.items["gateway_token"]
+        .kv_key("gateway_token")
+        .to_string();
+    let old = in_netns(&GATEWAY.netns(), {
+        let s = spec.clone();
+        move || gateway_token(&s).unwrap()
+    });
+    assert!(accepted_in_gateway(Some(&old)));
+    let new = openclaw_lab::vault::random_token(48).unwrap();
+    let t0 = Instant::now();
+    vault
+        .put(&bao, &secrets_with(&vault, &spec, &tok_key, &new))
+        .unwrap();
+    let (mut probes, mut failed) = (0, 0);
+    let deadline = t0 + Duration::from_secs(150);
+    let latency = loop {
+        assert!(
+            Instant::now() < deadline,
+            "rotation not done within 150 s ({probes} probes, {failed} failed)"
+        );
+        let (n, o) = (
+            accepted_in_gateway(Some(&new)),
+            accepted_in_gateway(Some(&old)),
+        );
+        probes += 1;
+        if !n && !o {
+            failed += 1;
+        }
+        if n && !o {
+            break t0.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    eprintln!(
+        "ROTATION latency {:.1} s, {probes} probes, {failed} failed",
+        latency.as_secs_f64()
+    );
+
+    // 5a. A broken render (placeholder in OpenBao): secretcheck's promote refuses it, the
+    // running gateway keeps its process and token.
+    let gw_unit = spec.gateway_unit();
+    let before = unit_status(&st, &gw_unit).unwrap();
+    vault
+        .put(&bao, &secrets_with(&vault, &spec, &tok_key, "changeme"))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(12));
+    let after = unit_status(&st, &gw_unit).unwrap();
+    assert_eq!(
+        before.starts, after.starts,
+        "the gateway restarted on a broken render"
+    );
+    assert_eq!(before.main_pid, after.main_pid);
+    assert!(
+        accepted_in_gateway(Some(&new)),
+        "the live token changed to a rejected render"
+    );
+    let agent_log = std::fs::read_to_string(state::logfile(
+        &st,
+        &format!("unit-{}-secrets.service", spec.name),
+    ))
+    .unwrap();
+    assert!(
+        !agent_log.contains("changeme"),
+        "the agent's log shows a secret value"
+    );
+    vault
+        .put(&bao, &secrets_with(&vault, &spec, &tok_key, &new))
+        .unwrap();
+
+    // 5b. OpenBao down: the gateway keeps serving with the last good files; back up, it heals.
+    lab::stop_process("vault");
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        accepted_in_gateway(Some(&new)),
+        "gateway stopped serving while OpenBao was down"
+    );
+    assert_eq!(
+        http_status(&GATEWAY.netns(), "http://127.0.0.1:18789/readyz", &[]),
+        200
+    );
+    vault
+        .start(&st, &openclaw_lab::pki::Pki::new(st.join("pki")))
+        .unwrap();
+    let newer = openclaw_lab::vault::random_token(48).unwrap();
+    vault
+        .put(&bao, &secrets_with(&vault, &spec, &tok_key, &newer))
+        .unwrap();
+    let healed =
+        openclaw_lab::cmd::wait_for(Duration::from_secs(150), Duration::from_millis(500), || {
+            accepted_in_gateway(Some(&newer)).then_some(())
+        });
+    assert!(
+        healed.is_some(),
+        "after OpenBao came back the agent did not deliver the new token"
+    );
+
+    // 5c. LLM fixture answering 503: the gateway stays live.
+    std::fs::write(st.join("llm/mode"), "503").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        http_status(&GATEWAY.netns(), "http://127.0.0.1:18789/healthz", &[]),
+        200
+    );
+    std::fs::write(st.join("llm/mode"), "up").unwrap();
+
+    // 5d. The gateway killed: the supervisor (systemd's Restart=always) brings it back.
+    let s = unit_status(&st, &gw_unit).unwrap();
+    let pid = s.main_pid.unwrap();
+    // SAFETY: killing the gateway's main process group, as an OOM kill would.
+    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    let t_kill = Instant::now();
+    lab::wait_ready(&spec, Duration::from_secs(180)).expect("gateway back after a kill");
+    let s2 = unit_status(&st, &gw_unit).unwrap();
+    assert!(s2.starts > s.starts);
+    eprintln!(
+        "RESTART after kill: ready again in {:.1} s",
+        t_kill.elapsed().as_secs_f64()
+    );
+
+    // 3b. The machine certificate was renewed by step-ca before expiry (5 min certs, renewal
+    // 3 min before the end), and the agent kept authenticating (the token above got through).
+    let cert = PathBuf::from(&spec.machine_cert.as_ref().unwrap().cert);
+    let renewed =
+        openclaw_lab::cmd::wait_for(Duration::from_secs(200), Duration::from_secs(2), || {
+            let log = std::fs::read_to_string(state::logfile(
+                &st,
+                &format!("unit-{}-cert-renew.service", spec.name),
+            ))
+            .ok()?;
+            log.contains("Renewed").then_some(())
+        });
+    assert!(renewed.is_some(), "the machine certificate was not renewed");
+    assert!(openclaw_lab::pki::seconds_left(&cert).unwrap() > 120);
+
+    // Secrets scan again after all of that (logs now include the faults).
+    let (ok, out) = check("secrets");
+    assert!(ok, "secrets check after faults:\n{out}");
+    eprintln!("E2E total {:.0} s", t_all.elapsed().as_secs_f64());
+}
