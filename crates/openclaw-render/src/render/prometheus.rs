@@ -1,8 +1,62 @@
-//! TODO(owner: in progress) — renders the prometheus artifacts.
+//! Prometheus scrape configuration: the probe's metrics through node_exporter's textfile
+//! collector always, and the gateway's own metrics (`diagnostics-prometheus`, behind the
+//! gateway token) when the spec ships that plugin.
 
 use super::Artifact;
-use crate::spec::Spec;
+use crate::spec::{SecretLocation, Spec};
 
-pub fn render(_spec: &Spec) -> Vec<Artifact> {
-    Vec::new()
+pub fn render(spec: &Spec) -> Vec<Artifact> {
+    let Some(p) = &spec.observability.prometheus else {
+        return Vec::new();
+    };
+    let host = p
+        .target
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(&p.target);
+    let every = p.scrape_interval.to_string();
+    let mut jobs: Vec<String> = vec![
+        "  # openclaw-probe results (liveness, readiness, auth enforced, certificate days left),".into(),
+        "  # written by the probe timer into node_exporter's textfile collector on the gateway host.".into(),
+        format!("  - job_name: {}-probe", p.job_name),
+        format!("    scrape_interval: {every}"),
+        "    static_configs:".into(),
+        format!("      - targets: [\"{host}:9100\"]"),
+    ];
+    if p.gateway_metrics {
+        let token = match spec.secret_location(&p.token) {
+            Some(SecretLocation::File { path }) => path,
+            _ => format!("/run/secrets/{}", p.token),
+        };
+        jobs.extend([
+            "  # The gateway's own metrics behind the gateway token, which Prometheus reads".into(),
+            "  # from a file (never inline in this config).".into(),
+            format!("  - job_name: {}", p.job_name),
+            format!("    scrape_interval: {every}"),
+            "    metrics_path: /api/diagnostics/prometheus".into(),
+            "    authorization:".into(),
+            "      type: Bearer".into(),
+            format!("      credentials_file: {token}"),
+            "    static_configs:".into(),
+            format!("      - targets: [\"{}\"]", p.target),
+        ]);
+    }
+    let jobs = jobs.join("\n") + "\n";
+    let full = format!(
+        "# Rendered by openclaw-render for deployment '{}'.\nglobal:\n  scrape_interval: {every}\nscrape_configs:\n{jobs}",
+        spec.name
+    );
+    let snippet = format!("# Rendered by openclaw-render: merge under scrape_configs.\n{jobs}");
+    vec![
+        Artifact::public(
+            "prometheus/prometheus.yml",
+            full,
+            "a complete Prometheus config scraping this deployment",
+        ),
+        Artifact::public(
+            "prometheus/scrape-openclaw.yml",
+            snippet,
+            "the scrape jobs alone, to merge into an existing config",
+        ),
+    ]
 }

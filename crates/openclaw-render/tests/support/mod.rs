@@ -65,3 +65,16 @@ pub fn examples() -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// A system tool from its env var (set by install-components.sh's env.sh), else the Debian path.
+pub fn tool(var: &str, debian_path: &str) -> PathBuf {
+    let p = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(debian_path));
+    assert!(
+        p.exists(),
+        "{var}: {} is missing; run scripts/install-components.sh",
+        p.display()
+    );
+    p
+}
