@@ -280,7 +280,7 @@ pub fn fallback_units(spec: &Spec, state: &Path) -> Vec<(String, String)> {
     );
     vec![
         (spec.gateway_unit(), gw),
-        (format!("{}-secrets.service", spec.name), agent),
+        (openclaw_render::render::systemd::agent_unit(spec), agent),
         (format!("{}-cert-renew.service", spec.name), renew),
     ]
 }

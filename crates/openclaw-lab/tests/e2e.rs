@@ -228,7 +228,7 @@ fn the_lab_end_to_end() {
     );
     let agent_log = std::fs::read_to_string(state::logfile(
         &st,
-        &format!("unit-{}-secrets.service", spec.name),
+        &format!("unit-{}", openclaw_render::render::systemd::agent_unit(&spec)),
     ))
     .unwrap();
     assert!(
