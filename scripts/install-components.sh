@@ -35,6 +35,7 @@ APT_RUNTIME=(
   busybox-static=1:1.35.0-4+deb12u1+b1 # the tests' podman image is a busybox rootfs
   nix-bin=2.8.0-1.1+b1 # nix-instantiate for scripts/check-nix.sh
   strace # the hardening test records the gateway's syscalls
+  time # GNU time: the lab bench's peak-RSS figures
 )
 # Only to build step-ca (skipped when the binary is already built).
 APT_BUILD=(

@@ -79,6 +79,7 @@ pub fn up(spec_path: &Path) -> Result<Up> {
         bail!("the lab is already up (or left over): run `openclaw-lab down` first");
     }
     mkdir(&st, 0o755)?;
+    crate::owner::claim(&st)?;
     gateway::install_binaries(&st)?;
     let spec = gateway::effective_spec(spec_path, &st)?;
     write_file(
@@ -172,6 +173,11 @@ pub fn up(spec_path: &Path) -> Result<Up> {
     gateway::load_nftables(&st)?;
     let units = gateway::write_units(&spec, &st, &arts)?;
     for (name, path) in &units {
+        // Oneshots a rendered timer drives (the probe) run on that timer, not supervised.
+        if let Some(t) = crate::timer::for_unit(&arts, name, path) {
+            crate::timer::start(&st, &spec, &t, path)?;
+            continue;
+        }
         if *name == spec.gateway_unit() {
             gateway::wait_for_secrets(&spec, Duration::from_secs(60))?;
         }
@@ -302,6 +308,7 @@ pub fn print_up(u: &Up) {
 pub fn down() -> Result<()> {
     require_root()?;
     let st = state::state_dir();
+    crate::owner::ensure_free(&st, "`down`")?;
     // Supervisors first, so nothing restarts what the namespace sweep kills.
     for (name, _, _) in state::processes(&st) {
         if name.starts_with("unit-") {

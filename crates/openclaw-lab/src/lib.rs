@@ -6,6 +6,7 @@
 //! The two stand-ins are named as such: the LLM fixture ([`fixtures::llm`]) and the identity
 //! fixture for Keycloak ([`fixtures::identity`]); [`units`] stands in for systemd.
 
+pub mod bench;
 pub mod ca;
 pub mod checks;
 pub mod cmd;
@@ -14,10 +15,12 @@ pub mod fixtures;
 pub mod gateway;
 pub mod lab;
 pub mod netns;
+pub mod owner;
 pub mod pki;
 pub mod proxy;
 pub mod renew;
 pub mod state;
+pub mod timer;
 pub mod topology;
 pub mod units;
 pub mod vault;

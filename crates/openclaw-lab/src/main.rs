@@ -71,6 +71,24 @@ enum Cmd {
         #[arg(long)]
         unit: PathBuf,
     },
+    /// Run a oneshot unit on a timer's schedule (the lab's stand-in for systemd timers).
+    #[command(hide = true)]
+    Timer {
+        #[arg(long)]
+        service: PathBuf,
+        #[arg(long)]
+        timer: PathBuf,
+    },
+    /// Benchmarks as JSON: rotation, cold start vs plain `openclaw gateway run`, probe cost
+    /// vs `openclaw health --json`, RSS of the gateway and each sidecar. Brings the lab up
+    /// when it is not (and down again afterwards).
+    Bench {
+        #[arg(long, default_value = "examples/lab.toml")]
+        spec: PathBuf,
+        /// Write the JSON here too.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,6 +225,21 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Cmd::Timer { service, timer } => {
+            let st = state::state_dir();
+            openclaw_lab::timer::run(&service, &timer, &state::base_path(&st), &st)?;
+            Ok(0)
+        }
+        Cmd::Bench { spec, out } => {
+            let (report, ok) = openclaw_lab::bench::run(&spec)?;
+            let text = serde_json::to_string_pretty(&report)?;
+            println!("{text}");
+            if let Some(p) = out {
+                std::fs::write(&p, format!("{text}\n"))
+                    .with_context(|| format!("writing {}", p.display()))?;
+            }
+            Ok(if ok { 0 } else { 1 })
+        }
         Cmd::Supervise { unit } => {
             let u = units::Unit::from_file(&unit)?;
             let st = state::state_dir();
@@ -233,6 +266,16 @@ fn systemctl_shim(args: Vec<String>) -> Result<u8> {
                     None => bail!("systemctl (openclaw-lab): unit {u} is not running"),
                 }
                 eprintln!("systemctl (openclaw-lab stand-in): {verb} {u}");
+            }
+            Ok(0)
+        }
+        // A timer-driven oneshot (the probe) runs now; anything else is already running.
+        "start" => {
+            for u in units {
+                let running = state::read_pid(&st, &format!("unit-{u}")).is_some_and(state::alive);
+                if !running && !openclaw_lab::timer::trigger(&st, u) {
+                    bail!("systemctl (openclaw-lab): unit {u} is not known");
+                }
             }
             Ok(0)
         }

@@ -5,8 +5,11 @@
 //! for the directives that matter here: `ExecStartPre=` (each must succeed, `-` ignores a
 //! failure, `+` runs as root), `ExecStart=`, `Environment=`, `EnvironmentFile=`, `User=`,
 //! `Group=`, `WorkingDirectory=`, `Restart=` and `RestartSec=`. A restart request
-//! (`systemctl try-restart`, through the lab's `systemctl` shim, delivered as SIGHUP) stops
-//! the main process and starts again from `ExecStartPre=`, as systemd does.
+//! (`systemctl try-restart`, through the lab's `systemctl` shim, delivered as SIGHUP to the
+//! supervisor, never to the gateway) stops the main process and starts again from
+//! `ExecStartPre=`, as systemd does. A secret rotation normally does not get here: the
+//! agent's promote runs the real `openclaw secrets reload` against the running gateway and
+//! uses this restart only as its fallback (see openclaw-render's bao_agent.rs).
 //! Not emulated (reported, not silently dropped): sandboxing options, resource limits,
 //! `Type=notify`, socket activation, credentials.
 

@@ -86,6 +86,78 @@ fn secrets_with(
     m
 }
 
+/// Runs the rendered probe unit now (`systemctl start <name>-probe.service`, the lab's
+/// shim) and checks what it wrote for node_exporter, then asks it for JSON directly.
+/// The probe checks the gateway (live, ready, auth over HTTP and WebSocket, certificates),
+/// not the model endpoint: with the LLM down it must still say the gateway is up and ready.
+fn probe_tells_gateway_up(spec: &openclaw_render::Spec, st: &Path) {
+    let svc = format!("{}-probe.service", spec.name);
+    let timer = format!("{}-probe.timer", spec.name);
+    let before = openclaw_lab::timer::read_status(st, &timer)
+        .map(|s| s.runs)
+        .unwrap_or(0);
+    let out = Command::new(st.join("bin/systemctl"))
+        .args(["start", &svc])
+        .env("OPENCLAW_LAB_STATE", st)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "systemctl start {svc}: {out:?}");
+    let run = probe_run_after(st, &timer, before);
+    eprintln!("PROBE unit run: {run:?}");
+    let prom = std::fs::read_to_string(
+        &spec
+            .observability
+            .prometheus
+            .as_ref()
+            .unwrap()
+            .probe_textfile,
+    )
+    .expect("the probe unit wrote no textfile");
+    for want in ["openclaw_probe_up{", "openclaw_probe_ready{"] {
+        let line = prom
+            .lines()
+            .find(|l| l.starts_with(want))
+            .unwrap_or_else(|| panic!("no {want} in the probe's textfile:\n{prom}"));
+        assert!(line.ends_with(" 1"), "{line}");
+    }
+    // The same check as JSON, as the gateway's user, from the gateway host.
+    let token = match spec.secret_location("gateway_token").unwrap() {
+        openclaw_render::spec::SecretLocation::File { path } => path,
+        other => panic!("token delivered as {other:?}"),
+    };
+    let out = Command::new("ip")
+        .args(["netns", "exec", &GATEWAY.netns(), "setpriv"])
+        .arg(format!("--reuid={}", spec.paths.service_user))
+        .arg(format!("--regid={}", spec.paths.service_user))
+        .args(["--init-groups", "--"])
+        .arg(st.join("bin/openclaw-probe"))
+        .args([
+            "--url",
+            "http://127.0.0.1:18789",
+            "--token-file",
+            &token,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("probe JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    eprintln!(
+        "PROBE with the LLM down: status {} state {}",
+        v["status"], v["state"]
+    );
+    assert_eq!(v["state"], "up", "{v:#}");
+    assert_eq!(v["status"], "ok", "{v:#}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+fn probe_run_after(st: &Path, timer: &str, before: u32) -> openclaw_lab::timer::TimerStatus {
+    openclaw_lab::cmd::wait_for(Duration::from_secs(60), Duration::from_millis(100), || {
+        openclaw_lab::timer::read_status(st, timer).filter(|s| s.runs > before)
+    })
+    .unwrap_or_else(|| panic!("{timer} did not run within 60 s of systemctl start"))
+}
+
 #[test]
 fn the_lab_end_to_end() {
     let t_all = Instant::now();
@@ -98,6 +170,14 @@ fn the_lab_end_to_end() {
     assert!(
         lab_bin().with_file_name("openclaw-secretcheck").exists(),
         "build openclaw-secretcheck first: cargo build -p openclaw-secretcheck"
+    );
+    std::env::set_var(
+        "OPENCLAW_PROBE_BIN",
+        lab_bin().with_file_name("openclaw-probe"),
+    );
+    assert!(
+        lab_bin().with_file_name("openclaw-probe").exists(),
+        "build openclaw-probe first: cargo build -p openclaw-probe"
     );
     lab::down().unwrap();
     let _down = Down;
@@ -134,6 +214,22 @@ fn the_lab_end_to_end() {
     let (ok, out) = check("auth");
     eprintln!("{out}");
     assert!(ok, "auth check failed:\n{out}");
+    // WebSocket `connect`: no token -> NOT_PAIRED, wrong -> AUTH_TOKEN_MISMATCH (close 1008),
+    // the rendered token -> hello-ok.
+    for (case, seen) in [
+        ("WebSocket connect without a token", "NOT_PAIRED"),
+        (
+            "WebSocket connect with a wrong token",
+            "AUTH_TOKEN_MISMATCH",
+        ),
+        ("WebSocket connect with the rendered token", "hello-ok"),
+    ] {
+        let line = out.lines().find(|l| l.contains(case)).unwrap_or_default();
+        assert!(
+            line.starts_with("ok") && line.contains(seen),
+            "{case}: expected {seen}:\n{out}"
+        );
+    }
     let root = st.join("pki/root_ca.crt").display().to_string();
     let site = format!("https://{}/healthz", spec.proxy.as_ref().unwrap().site);
     let no_id = http_status(&LAN_CANARY.netns(), &site, &["--cacert", &root]);
@@ -179,6 +275,13 @@ fn the_lab_end_to_end() {
     });
     assert!(accepted_in_gateway(Some(&old)));
     let new = openclaw_lab::vault::random_token(48).unwrap();
+    // The agent's promote runs `openclaw secrets reload` (bao_agent.rs), the restart only as
+    // its fallback: the gateway process must stay the same, and no probe may find both
+    // tokens refused. Each probe asks with the old token first, then the new one: with an
+    // atomic swap that order can never see both refused, so a failed probe is a real gap
+    // (new-then-old can straddle the swap and count a gap that never was).
+    let gw_unit = spec.gateway_unit();
+    let before_rotation = unit_status(&st, &gw_unit).unwrap();
     let t0 = Instant::now();
     vault
         .put(&bao, &secrets_with(&vault, &spec, &tok_key, &new))
@@ -190,10 +293,8 @@ fn the_lab_end_to_end() {
             Instant::now() < deadline,
             "rotation not done within 150 s ({probes} probes, {failed} failed)"
         );
-        let (n, o) = (
-            accepted_in_gateway(Some(&new)),
-            accepted_in_gateway(Some(&old)),
-        );
+        let o = accepted_in_gateway(Some(&old));
+        let n = accepted_in_gateway(Some(&new));
         probes += 1;
         if !n && !o {
             failed += 1;
@@ -201,16 +302,57 @@ fn the_lab_end_to_end() {
         if n && !o {
             break t0.elapsed();
         }
-        std::thread::sleep(Duration::from_millis(250));
+        std::thread::sleep(Duration::from_millis(100));
     };
+    let after_rotation = unit_status(&st, &gw_unit).unwrap();
+    let restarted = after_rotation.starts != before_rotation.starts
+        || after_rotation.main_pid != before_rotation.main_pid;
     eprintln!(
-        "ROTATION latency {:.1} s, {probes} probes, {failed} failed",
-        latency.as_secs_f64()
+        "ROTATION latency {:.1} s, {probes} probes, {failed} failed, gateway {}",
+        latency.as_secs_f64(),
+        if restarted {
+            "RESTARTED"
+        } else {
+            "reloaded in place"
+        }
     );
+    // The WebSocket `connect` follows the same snapshot: old refused, new accepted.
+    let (ws_old, ws_new) = in_netns(&GATEWAY.netns(), {
+        let (old, new) = (old.clone(), new.clone());
+        move || {
+            use openclaw_probe::ws::{connect_check, WsOutcome};
+            let target: openclaw_probe::HttpTarget = "http://127.0.0.1:18789".parse().unwrap();
+            let limit = Duration::from_secs(10);
+            let ask = |t: &str| {
+                let tok = openclaw_probe::Token::from_secret(t).unwrap();
+                let o = connect_check(&target, Some(&tok), limit);
+                (matches!(o, WsOutcome::Accepted { .. }), o.describe())
+            };
+            (ask(&old), ask(&new))
+        }
+    });
+    eprintln!(
+        "ROTATION WebSocket: old token {}, new token {}",
+        ws_old.1, ws_new.1
+    );
+    assert!(
+        !ws_old.0,
+        "the old token still opens a WebSocket: {}",
+        ws_old.1
+    );
+    assert!(
+        ws_new.0,
+        "the new token is refused on the WebSocket: {}",
+        ws_new.1
+    );
+    assert!(
+        !restarted,
+        "the rotation restarted the gateway (secrets reload failed, fallback taken): see the agent's log"
+    );
+    assert_eq!(failed, 0, "{failed} probes found both tokens refused");
 
     // 5a. A broken render (placeholder in OpenBao): secretcheck's promote refuses it, the
     // running gateway keeps its process and token.
-    let gw_unit = spec.gateway_unit();
     let before = unit_status(&st, &gw_unit).unwrap();
     vault
         .put(&bao, &secrets_with(&vault, &spec, &tok_key, "changeme"))
@@ -228,7 +370,10 @@ fn the_lab_end_to_end() {
     );
     let agent_log = std::fs::read_to_string(state::logfile(
         &st,
-        &format!("unit-{}", openclaw_render::render::systemd::agent_unit(&spec)),
+        &format!(
+            "unit-{}",
+            openclaw_render::render::systemd::agent_unit(&spec)
+        ),
     ))
     .unwrap();
     assert!(
@@ -266,13 +411,15 @@ fn the_lab_end_to_end() {
         "after OpenBao came back the agent did not deliver the new token"
     );
 
-    // 5c. LLM fixture answering 503: the gateway stays live.
+    // 5c. LLM fixture answering 503: the gateway stays live, and the probe (the rendered
+    // probe unit, run now by `systemctl start` through the lab's timer) tells so.
     std::fs::write(st.join("llm/mode"), "503").unwrap();
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         http_status(&GATEWAY.netns(), "http://127.0.0.1:18789/healthz", &[]),
         200
     );
+    probe_tells_gateway_up(&spec, &st);
     std::fs::write(st.join("llm/mode"), "up").unwrap();
 
     // 5d. The gateway killed: the supervisor (systemd's Restart=always) brings it back.

@@ -43,9 +43,28 @@ enum Cmd {
         /// Delete a rejected staged set so the agent renders it again on its next retry.
         #[arg(long)]
         discard_rejected: bool,
+        /// Give the on-change command VAR set to PATH's content from before this promotion:
+        /// the credential the running service still accepts (repeatable). Environment only,
+        /// never argv.
+        #[arg(long = "on-change-env", value_name = "VAR=PATH", value_parser = parse_var_path)]
+        on_change_env: Vec<(String, PathBuf)>,
+        /// Command run when the on-change command fails or cannot run, or instead of it when
+        /// a `--fallback-if-changed` file changed; split on whitespace, no shell
+        /// (e.g. "systemctl try-restart openclaw.service").
+        #[arg(long, value_name = "CMD")]
+        fallback: Option<String>,
+        /// A live file the on-change command cannot apply (read only at process start, like
+        /// an env file): when it changed, only the fallback runs (repeatable).
+        #[arg(
+            long = "fallback-if-changed",
+            value_name = "PATH",
+            requires = "fallback"
+        )]
+        fallback_if_changed: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
-        /// Command to run when a live file changed (e.g. systemctl try-restart openclaw.service).
+        /// Command to run when a live file changed (e.g. `openclaw secrets reload`, or
+        /// `systemctl try-restart openclaw.service`).
         #[arg(last = true)]
         on_change: Vec<String>,
     },
@@ -106,16 +125,28 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Cmd::Promote {
             staged_dir,
             discard_rejected,
+            on_change_env,
+            fallback,
+            fallback_if_changed,
             common,
             on_change,
         }) => {
             let (targets, rules) = setup(&common)?;
+            let fallback: Vec<String> = fallback
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
             let out = promote(PromoteArgs {
                 targets: &targets,
                 staged_dir: &staged_dir,
                 live_rules: rules,
                 discard_rejected,
                 on_change: &on_change,
+                on_change_env: &on_change_env,
+                fallback: &fallback,
+                fallback_if_changed: &fallback_if_changed,
             });
             if common.json {
                 let v = json!({
@@ -126,6 +157,7 @@ fn run(cli: Cli) -> Result<i32> {
                     "changed": out.changed,
                     "unchanged": out.unchanged,
                     "discarded": out.discarded,
+                    "actions": out.actions,
                     "error": out.error,
                 });
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -148,12 +180,31 @@ fn run(cli: Cli) -> Result<i32> {
                         out.unchanged.len()
                     );
                 }
+                for a in &out.actions {
+                    println!("after the change: {a}");
+                }
                 if let Some(e) = &out.error {
                     eprintln!("openclaw-secretcheck: {e}");
                 }
             }
             Ok(out.exit_code)
         }
+    }
+}
+
+/// `VAR=PATH` for `--on-change-env`.
+fn parse_var_path(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((var, path))
+            if !var.is_empty()
+                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && path.starts_with('/') =>
+        {
+            Ok((var.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "`{s}`: expected VAR=/absolute/path (e.g. OPENCLAW_GATEWAY_TOKEN=/run/secrets/openclaw/gateway_token)"
+        )),
     }
 }
 

@@ -159,3 +159,143 @@ fn a_failing_restart_command_is_reported() {
     ]);
     assert_eq!(r.code, 8, "{}{}", r.stdout, r.stderr);
 }
+
+/// `promote` with a reload-style on-change command and a restart fallback, as the OpenBao
+/// agent runs it: `--on-change-env` names the live token file, the commands log what they saw.
+fn promote_with_fallback(live: &Path, log: &Path, reload_ok: bool) -> Run {
+    let staged = live.join(".staged").display().to_string();
+    let gw_path = live.join("gateway_token");
+    let gw = format!("{}:32", gw_path.display());
+    let envf = format!("{}/openclaw.env", live.display());
+    let prev = format!("OPENCLAW_GATEWAY_TOKEN={}", gw_path.display());
+    // The reload proves which token it got by comparing with a file, never by printing it.
+    let expected = live.join("expected-previous");
+    let reload = format!(
+        "if [ \"$OPENCLAW_GATEWAY_TOKEN\" = \"$(cat {e} 2>/dev/null)\" ]; then echo reload-with-previous; else echo reload-other; fi >> {l}; {rc}",
+        e = expected.display(),
+        l = log.display(),
+        rc = if reload_ok { "true" } else { "false" }
+    );
+    let restart_sh = live.join("restart.sh");
+    write(
+        &restart_sh,
+        format!("#!/bin/sh\necho restart >> {}\n", log.display()).as_bytes(),
+        0o700,
+    );
+    let fallback = restart_sh.display().to_string();
+    let uid = uid().to_string();
+    secretcheck(&[
+        "promote",
+        "--staged-dir",
+        &staged,
+        "--owner",
+        &uid,
+        "--file",
+        &gw,
+        "--env-file",
+        &envf,
+        "--env",
+        "LITELLM_API_KEY:16",
+        "--on-change-env",
+        &prev,
+        "--fallback",
+        &fallback,
+        "--fallback-if-changed",
+        &envf,
+        "--",
+        "/bin/sh",
+        "-c",
+        &reload,
+    ])
+}
+
+fn log_lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn reload_gets_the_previous_token_and_the_restart_is_the_fallback() {
+    let live = private_dir();
+    let log = live.path().join("actions.log");
+    let staged = live.path().join(".staged");
+    let (t1, t2, t3) = (token(21, 40), token(22, 40), token(23, 40));
+    let key = token(24, 24);
+
+    // First render: the env file is new (read only at process start), and there is no
+    // previous token -> restart, no reload.
+    stage(&staged, &t1, &key);
+    let r = promote_with_fallback(live.path(), &log, true);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(log_lines(&log), ["restart"]);
+    assert!(r.stdout.contains("on-change skipped"), "{}", r.stdout);
+
+    // Only the token file changes -> the reload runs, with the token it replaces in its env.
+    write(&live.path().join("expected-previous"), t1.as_bytes(), 0o600);
+    stage(&staged, &t2, &key);
+    let r = promote_with_fallback(live.path(), &log, true);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(log_lines(&log), ["restart", "reload-with-previous"]);
+    assert!(r.stdout.contains("on-change ok"), "{}", r.stdout);
+
+    // Nothing changed -> nothing runs.
+    let r = promote_with_fallback(live.path(), &log, true);
+    assert_eq!(r.code, 0);
+    assert_eq!(log_lines(&log).len(), 2);
+
+    // The reload fails -> the restart fallback runs; the new token is live, exit 0.
+    write(&live.path().join("expected-previous"), t2.as_bytes(), 0o600);
+    stage(&staged, &t3, &key);
+    let r = promote_with_fallback(live.path(), &log, false);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        log_lines(&log),
+        [
+            "restart",
+            "reload-with-previous",
+            "reload-with-previous",
+            "restart"
+        ]
+    );
+    assert!(r.stderr.contains("succeeded"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(live.path().join("gateway_token")).unwrap(),
+        t3
+    );
+    // No token in any output.
+    for t in [&t1, &t2, &t3] {
+        assert!(!r.stdout.contains(t.as_str()) && !r.stderr.contains(t.as_str()));
+    }
+}
+
+#[test]
+fn reload_and_fallback_both_failing_is_exit_8() {
+    let live = private_dir();
+    let staged = live.path().join(".staged");
+    stage(&staged, &token(31, 40), &token(32, 24));
+    let gw = format!("{}/gateway_token:32", live.path().display());
+    let uid = uid().to_string();
+    let sd = staged.display().to_string();
+    let r = secretcheck(&[
+        "promote",
+        "--staged-dir",
+        &sd,
+        "--owner",
+        &uid,
+        "--file",
+        &gw,
+        "--fallback",
+        "/bin/false",
+        "--",
+        "/bin/false",
+    ]);
+    assert_eq!(r.code, 8, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("on-change") && r.stderr.contains("fallback"),
+        "{}",
+        r.stderr
+    );
+}

@@ -2,14 +2,19 @@
 //! secrets in KV v2, the real `bao agent` runs the agent.hcl and templates rendered by
 //! openclaw-render, renders into the staging directory and runs `openclaw-secretcheck
 //! promote`, which installs the files; then `openclaw-secretcheck --spec` passes on them.
-//! A rotation to a placeholder is refused (live files and the "gateway" untouched), a good
-//! rotation goes through with exactly one restart.
+//! A rotation to a placeholder is refused (live files and the "gateway" untouched); the first
+//! render (which creates the env file, read only at process start) takes the restart
+//! fallback; a good rotation of the token file takes the reload, which gets the previous
+//! token in its environment.
 //!
 //! Test-only changes to the rendered config, and why: the agent logs in with the step-ca
 //! machine certificate (cert auth over TLS), which needs step-ca; the lab covers that path.
 //! Here the `auto_auth` stanza is swapped for the `token_file` method reading the dev root
 //! token from a 0600 file (never argv), the address is the dev server's plain-HTTP loopback
-//! listener, and `systemctl try-restart` (no systemd here) becomes an append to a log file.
+//! listener, and the two post-change commands (no gateway, no systemd here) become scripts:
+//! the `openclaw secrets reload` one appends `reload-with-previous` to a log when
+//! `$OPENCLAW_GATEWAY_TOKEN` is the token being replaced, the `systemctl try-restart`
+//! fallback appends `restart`.
 
 mod support;
 
@@ -174,12 +179,31 @@ fn real_agent_renders_what_secretcheck_accepts_and_bad_rotations_are_held_back()
         std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     }
     let restarts = root.join("restarts.log");
+    let expected_previous = root.join("expected-previous");
+    write(&expected_previous, gw1.as_bytes(), 0o600);
+    let reload_sh = root.join("reload.sh");
+    let restart_sh = root.join("restart.sh");
+    write(
+        &reload_sh,
+        format!(
+            "#!/bin/sh\nif [ \"$OPENCLAW_GATEWAY_TOKEN\" = \"$(cat {})\" ]; then echo reload-with-previous; else echo reload-without-previous; fi >> {}\n",
+            expected_previous.display(),
+            restarts.display()
+        )
+        .as_bytes(),
+        0o700,
+    );
+    write(
+        &restart_sh,
+        format!("#!/bin/sh\necho restart >> {}\n", restarts.display()).as_bytes(),
+        0o700,
+    );
     let mut hcl_path = PathBuf::new();
     for a in openclaw_render::render::bao_agent::render(&spec) {
         let dest = PathBuf::from(a.install_path.clone().unwrap());
         let mut content = a.content.clone();
         if a.path.ends_with("agent.hcl") {
-            content = test_variant(&content, &token_file, &restarts);
+            content = test_variant(&content, &token_file, &reload_sh, &restart_sh);
             hcl_path = dest.clone();
         }
         std::fs::write(&dest, content).unwrap();
@@ -241,7 +265,14 @@ fn real_agent_renders_what_secretcheck_accepts_and_bad_rotations_are_held_back()
         "the agent's log shows the rejected value"
     );
 
-    // A good rotation goes through: new live value, exactly one more restart.
+    assert_eq!(
+        log_lines(&restarts),
+        ["restart"],
+        "the first render (new env file) restarts"
+    );
+
+    // A good rotation goes through: new live value, exactly one reload, authenticated with
+    // the token it replaces.
     let gw2 = token(104, 48);
     put(&bao, &addr, &token_file, &values(&gw2));
     wait_for(
@@ -249,12 +280,12 @@ fn real_agent_renders_what_secretcheck_accepts_and_bad_rotations_are_held_back()
         Duration::from_secs(60),
         || live("gateway_token") == gw2,
     );
-    wait_for("the restart", Duration::from_secs(10), || count() == 2);
+    wait_for("the reload", Duration::from_secs(10), || count() == 2);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
-        count(),
-        2,
-        "periodic re-renders of unchanged values restart the gateway"
+        log_lines(&restarts),
+        ["restart", "reload-with-previous"],
+        "a token rotation reloads (with the previous token), once; periodic re-renders of unchanged values do nothing"
     );
     let r = secretcheck(&["--spec", &spec_arg, "--json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
@@ -266,8 +297,16 @@ fn real_agent_renders_what_secretcheck_accepts_and_bad_rotations_are_held_back()
     }
 }
 
-/// The rendered config with the three test-only substitutions described at the top.
-fn test_variant(hcl: &str, token_file: &Path, restarts: &Path) -> String {
+fn log_lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The rendered config with the test-only substitutions described at the top.
+fn test_variant(hcl: &str, token_file: &Path, reload_sh: &Path, restart_sh: &Path) -> String {
     let start = hcl.find("auto_auth {").expect("auto_auth stanza");
     let end = hcl
         .find("template_config {")
@@ -277,14 +316,21 @@ fn test_variant(hcl: &str, token_file: &Path, restarts: &Path) -> String {
         "auto_auth {{\n  method \"token_file\" {{\n    config = {{\n      token_file_path = \"{}\"\n    }}\n  }}\n}}\n\n",
         token_file.display()
     );
-    let restart = format!(
-        "\"/bin/sh\", \"-c\", \"echo restart >> {}\"",
-        restarts.display()
-    );
-    let out = format!("{}{}{}", &hcl[..start], auth, &hcl[end..]).replace(
-        "\"systemctl\", \"try-restart\", \"openclaw.service\"",
-        &restart,
-    );
-    assert!(out.contains(&restart));
-    out
+    let mut out = format!("{}{}{}", &hcl[..start], auth, &hcl[end..]);
+    let fallback = "\"systemctl try-restart openclaw.service\"";
+    assert!(out.contains(fallback));
+    out = out.replace(fallback, &format!("\"{}\"", restart_sh.display()));
+    // Every template's command: `... "--", "setpriv", ..., "secrets", "reload", ...]`.
+    let mut rebuilt = String::new();
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("\"--\", \"setpriv\"") {
+        let j = i + rest[i..].find(']').expect("end of the command list");
+        assert!(rest[i..j].contains("\"secrets\", \"reload\""));
+        rebuilt.push_str(&rest[..i]);
+        rebuilt.push_str(&format!("\"--\", \"{}\"", reload_sh.display()));
+        rest = &rest[j..];
+    }
+    rebuilt.push_str(rest);
+    assert!(rebuilt.contains(&reload_sh.display().to_string()));
+    rebuilt
 }

@@ -1,5 +1,6 @@
 //! Gateway auth, on the gateway host: the public health endpoints answer, the protected
-//! `POST /tools/invoke` rejects no token and a wrong token and accepts the rendered one.
+//! `POST /tools/invoke` and the WebSocket `connect` reject no token and a wrong token and
+//! accept the rendered one.
 //! Through the proxy (when the spec has one and this host resolves its site): rejected
 //! without the forward-auth identity, passed with it.
 
@@ -141,6 +142,58 @@ pub fn run(spec: &Spec) -> Result<Report> {
         format!("{} ({c})", if ok { "accepted" } else { "rejected" }),
         ok,
     );
+    ws_checks(&mut r, spec.gateway.port, &token)?;
     r.counts.insert("base".into(), json!(base));
     Ok(r)
+}
+
+/// The WebSocket `connect` without a token, with a wrong one and with the rendered one,
+/// through `openclaw-probe`'s handshake (the same code the probe unit runs).
+fn ws_checks(r: &mut Report, port: u16, token: &str) -> Result<()> {
+    use openclaw_probe::ws::{connect_check, WsOutcome};
+    let target: openclaw_probe::HttpTarget = format!("http://127.0.0.1:{port}").parse()?;
+    let right = openclaw_probe::Token::from_secret(token)
+        .map_err(|m| anyhow::anyhow!("the rendered gateway token is unusable: {m}"))?;
+    let wrong = openclaw_probe::Token::wrong(Some(&right));
+    let limit = Duration::from_secs(10);
+    let has = |c: &Option<String>, want: &str| c.as_deref() == Some(want);
+    let cases = [
+        ("without a token", None, "NOT_PAIRED, close 1008"),
+        (
+            "with a wrong token",
+            Some(&wrong),
+            "AUTH_TOKEN_MISMATCH, close 1008",
+        ),
+        ("with the rendered token", Some(&right), "hello-ok"),
+    ];
+    for (i, (what, tok, want)) in cases.into_iter().enumerate() {
+        let o = connect_check(&target, tok, limit);
+        let ok = match (&o, i) {
+            (
+                WsOutcome::Rejected {
+                    error_code,
+                    close_code,
+                    ..
+                },
+                0,
+            ) => has(error_code, "NOT_PAIRED") && *close_code == Some(1008),
+            (
+                WsOutcome::Rejected {
+                    error_code,
+                    detail_code,
+                    close_code,
+                    ..
+                },
+                1,
+            ) => {
+                (has(error_code, "AUTH_TOKEN_MISMATCH") || has(detail_code, "AUTH_TOKEN_MISMATCH"))
+                    && *close_code == Some(1008)
+            }
+            (WsOutcome::Accepted { .. }, 2) => true,
+            _ => false,
+        };
+        // describe() carries codes and the server's message, never the token.
+        r.push(format!("WebSocket connect {what}"), want, o.describe(), ok);
+    }
+    Ok(())
 }

@@ -10,9 +10,9 @@
 //!   runs an identical command once per render pass, after all templates of the pass. Promote
 //!   validates the whole staged set (syntax, required keys, placeholders, lengths, file rules),
 //!   and only then copies each file into the live path (temp file in the live directory,
-//!   chown to the gateway user, fsync, rename) and, if any live file actually changed, runs
-//!   `systemctl try-restart <gateway unit>`. Unchanged renders (the periodic re-read of static
-//!   secrets) restart nothing.
+//!   chown to the gateway user, fsync, rename) and, if any live file actually changed, tells
+//!   the gateway (see "Applying a change" below). Unchanged renders (the periodic re-read of
+//!   static secrets) touch nothing.
 //! - On rejection promote exits non-zero (the agent logs the failure, with key names and
 //!   reasons but never values) and deletes the staged set (`--discard-rejected`), so the
 //!   agent's own retry re-renders it and promote runs again with the agent's back-off: a
@@ -24,6 +24,29 @@
 //!   `error_on_missing_key` makes the agent refuse to render the file at all; other keys go
 //!   through `index`, which renders `<no value>`, which promote rejects.
 //!
+//!
+//! Applying a change: `openclaw secrets reload` first, `systemctl try-restart` as fallback.
+//! - A restart costs ~14 s of refused requests (the gateway's start), so when it can, promote
+//!   runs `openclaw secrets reload` instead: the gateway re-resolves its file SecretRefs and
+//!   swaps the runtime snapshot atomically (measured with OpenClaw 2026.9.6: the new token is
+//!   accepted and the old one rejected from the same instant, no request refused in between).
+//!   Neither a signal nor hybrid config reload does this: SIGUSR2 is an in-process restart
+//!   (~5 s of 503s), SIGUSR1 opens Node's inspector, SIGHUP kills, and a config touch without
+//!   a semantic change re-resolves nothing.
+//! - The reload is an RPC that needs the gateway's credential, and the CLI would resolve it
+//!   from the config, i.e. from the file just replaced, which the gateway does not accept yet.
+//!   So the CLI gets the gateway URL (`OPENCLAW_GATEWAY_URL`: the CLI then takes credentials
+//!   from the environment only) and promote hands it the *previous* token as
+//!   `OPENCLAW_GATEWAY_TOKEN` (`--on-change-env`: read before the swap; environment only).
+//! - It runs as the gateway's user with the gateway unit's environment (`setpriv`), so the
+//!   CLI's own state writes (device identity, caches) never become root-owned files in the
+//!   gateway's state directory.
+//! - `--fallback systemctl try-restart <unit>` covers what a reload cannot: the reload failed
+//!   or could not run (gateway down, the CLI absent in a container deployment, a stale previous
+//!   token) and, with `--fallback-if-changed`, a changed env file (read only at process start).
+//!   Deployments whose gateway credential the CLI cannot present (trusted-proxy auth, a token
+//!   delivered as an env var, a tailnet-only bind) keep the plain restart.
+//!
 //! The host must provide `<secrets.dir>` (0700/0750) and `<secrets.dir>/.staged` (0700) before
 //! the agent starts (`create_dest_dirs = false`: the agent would make them world-readable),
 //! and the agent runs as root so promote can hand the files to the gateway's user.
@@ -31,7 +54,9 @@
 use serde_json::Value;
 
 use super::Artifact;
-use crate::spec::{RenderedSecretFile, SecretBackend, SecretFileKind, Spec};
+use crate::spec::{
+    AuthMode, Bind, RenderedSecretFile, SecretBackend, SecretFileKind, SecretLocation, Spec,
+};
 
 /// Staging directory name inside `secrets.dir`.
 pub const STAGING_DIR: &str = ".staged";
@@ -117,13 +142,99 @@ pub fn promote_command(spec: &Spec) -> Vec<String> {
         "--discard-rejected".into(),
     ];
     cmd.extend(secretcheck_args(spec));
-    cmd.extend([
-        "--".into(),
+    let restart = restart_command(spec);
+    let Some(reload) = reload_command(spec) else {
+        cmd.push("--".into());
+        cmd.extend(restart);
+        return cmd;
+    };
+    if let Some((var, path)) = reload_credential(spec) {
+        cmd.push("--on-change-env".into());
+        cmd.push(format!("{var}={path}"));
+    }
+    cmd.push("--fallback".into());
+    cmd.push(restart.join(" "));
+    if spec.uses_env_file() {
+        cmd.push("--fallback-if-changed".into());
+        cmd.push(spec.env_file_path());
+    }
+    cmd.push("--".into());
+    cmd.extend(reload);
+    cmd
+}
+
+/// `systemctl try-restart <gateway unit>`: the fallback (and the only way when no reload is
+/// possible). try-: a gateway that is not running stays stopped.
+pub fn restart_command(spec: &Spec) -> Vec<String> {
+    vec![
         "systemctl".into(),
         "try-restart".into(),
         spec.gateway_unit(),
-    ]);
-    cmd
+    ]
+}
+
+/// Where the CLI on the gateway host reaches the gateway, if it can.
+fn local_gateway_url(spec: &Spec) -> Option<String> {
+    let host = match spec.gateway.bind {
+        // `lan` listens on every address, loopback included.
+        Bind::Loopback | Bind::Lan => "127.0.0.1".to_string(),
+        Bind::Custom => match spec.gateway.custom_bind_host.as_deref()? {
+            "0.0.0.0" | "::" => "127.0.0.1".to_string(),
+            h if h.contains(':') => format!("[{h}]"),
+            h => h.to_string(),
+        },
+        Bind::Tailnet => return None,
+    };
+    Some(format!("ws://{host}:{}", spec.gateway.port))
+}
+
+/// The env var and live file of the credential the reload presents; None when none is needed.
+fn reload_credential(spec: &Spec) -> Option<(&'static str, String)> {
+    let var = match spec.gateway.auth {
+        AuthMode::Token => "OPENCLAW_GATEWAY_TOKEN",
+        AuthMode::Password => "OPENCLAW_GATEWAY_PASSWORD",
+        AuthMode::None | AuthMode::TrustedProxy => return None,
+    };
+    match spec.secret_location(spec.gateway.token.as_deref()?)? {
+        SecretLocation::File { path } => Some((var, path)),
+        SecretLocation::Env { .. } => None,
+    }
+}
+
+/// `openclaw secrets reload` as the gateway's user with the gateway unit's environment, or
+/// None when this deployment cannot reload (see the module docs).
+pub fn reload_command(spec: &Spec) -> Option<Vec<String>> {
+    let url = local_gateway_url(spec)?;
+    match spec.gateway.auth {
+        AuthMode::Token | AuthMode::Password => {
+            reload_credential(spec)?;
+        }
+        AuthMode::None => {}
+        AuthMode::TrustedProxy => return None,
+    }
+    let user = &spec.paths.service_user;
+    let state = spec.paths.state_dir.trim_end_matches('/');
+    Some(vec![
+        "setpriv".into(),
+        format!("--reuid={user}"),
+        format!("--regid={user}"),
+        "--init-groups".into(),
+        "--inh-caps=-all".into(),
+        "--".into(),
+        "env".into(),
+        format!("HOME={state}"),
+        format!("OPENCLAW_STATE_DIR={state}"),
+        format!("OPENCLAW_CONFIG_PATH={}", spec.paths.config),
+        "OPENCLAW_NIX_MODE=1".into(),
+        format!("OPENCLAW_GATEWAY_URL={url}"),
+        spec.paths.openclaw_bin.clone(),
+        "secrets".into(),
+        "reload".into(),
+        "--json".into(),
+        // Well inside the agent's 60 s exec timeout, so the fallback still gets its turn.
+        "--timeout".into(),
+        "15000".into(),
+    ])
 }
 
 fn agent_hcl(spec: &Spec) -> String {
@@ -299,7 +410,8 @@ mod tests {
         assert!(
             hcl.contains("destination          = \"/run/secrets/openclaw/.staged/gateway_token\"")
         );
-        assert!(hcl.contains("\"systemctl\", \"try-restart\", \"openclaw.service\""));
+        assert!(hcl.contains("\"--fallback\", \"systemctl try-restart openclaw.service\""));
+        assert!(hcl.contains("\"secrets\", \"reload\""));
         assert!(hcl.contains("static_secret_render_interval = \"60s\""));
         assert!(!hcl.contains("{{"));
         assert!(arts[1]
@@ -312,6 +424,71 @@ mod tests {
         assert_eq!(field("my-key"), "index .Data.data \"my-key\"");
         assert_eq!(field("ok_key1"), ".Data.data.ok_key1");
         assert_eq!(hcl_str("a${b}\"c"), "\"a$${b}\\\"c\"");
+    }
+
+    /// After `--`: the reload as the gateway's user, authenticated with the previous token
+    /// from the environment; the restart is the fallback.
+    #[test]
+    fn promote_reloads_with_the_previous_token_and_falls_back_to_a_restart() {
+        let s = spec();
+        let cmd = promote_command(&s);
+        let token_file = match s
+            .secret_location(s.gateway.token.as_deref().unwrap())
+            .unwrap()
+        {
+            SecretLocation::File { path } => path,
+            other => panic!("{other:?}"),
+        };
+        let pos = |w: &str| {
+            cmd.iter()
+                .position(|a| a == w)
+                .unwrap_or_else(|| panic!("{w}"))
+        };
+        assert_eq!(
+            cmd[pos("--on-change-env") + 1],
+            format!("OPENCLAW_GATEWAY_TOKEN={token_file}")
+        );
+        assert_eq!(
+            cmd[pos("--fallback") + 1],
+            "systemctl try-restart openclaw.service"
+        );
+        let after = &cmd[pos("--") + 1..];
+        assert_eq!(after[0], "setpriv");
+        assert!(after.contains(&format!("--reuid={}", s.paths.service_user)));
+        assert!(after.contains(&format!(
+            "OPENCLAW_GATEWAY_URL=ws://127.0.0.1:{}",
+            s.gateway.port
+        )));
+        assert!(after.contains(&format!("OPENCLAW_STATE_DIR={}", s.paths.state_dir)));
+        assert_eq!(
+            after[after.len() - 5..],
+            ["secrets", "reload", "--json", "--timeout", "15000"]
+        );
+        // No credential anywhere in argv: only the file's path.
+        assert!(!cmd
+            .iter()
+            .any(|a| a.starts_with("OPENCLAW_GATEWAY_TOKEN=") && !a.ends_with(&token_file)));
+        if s.uses_env_file() {
+            assert_eq!(cmd[pos("--fallback-if-changed") + 1], s.env_file_path());
+        }
+    }
+
+    #[test]
+    fn no_reload_where_the_cli_cannot_present_the_credential() {
+        let mut s = spec();
+        s.gateway.auth = AuthMode::TrustedProxy;
+        assert!(reload_command(&s).is_none());
+        assert_eq!(
+            promote_command(&s).rsplit(|a| a == "--").next().unwrap(),
+            ["systemctl", "try-restart", "openclaw.service"]
+        );
+        let mut s = spec();
+        s.gateway.bind = Bind::Tailnet;
+        assert!(!promote_command(&s).contains(&"--fallback".to_string()));
+        let mut s = spec();
+        let tok = s.gateway.token.clone().unwrap();
+        s.secrets.items.get_mut(&tok).unwrap().deliver = crate::spec::Delivery::Env;
+        assert!(reload_command(&s).is_none());
     }
 
     #[test]
