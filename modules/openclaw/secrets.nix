@@ -87,7 +87,13 @@ in
           startLimitIntervalSec = 60;
           startLimitBurst = 3;
           # promote chowns files to the gateway's user and runs `systemctl try-restart`.
-          path = [ config.systemd.package ];
+          # systemctl for the restart fallback; setpriv and env run `openclaw secrets reload`
+          # as the gateway's user after a rotation.
+          path = [
+            config.systemd.package
+            pkgs.util-linux
+            pkgs.coreutils
+          ];
           serviceConfig = {
             ExecStart = "${cfg.paths.bao_bin} agent -config=${agentDir}/agent.hcl";
             ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
@@ -97,7 +103,11 @@ in
             RestartSec = "5s";
             # Root: promote must chown to the gateway's user. Everything else is taken away.
             User = "root";
-            ReadWritePaths = [ secretsDir ];
+            # The state dir: the reload CLI, as the gateway's user, keeps its caches there.
+            ReadWritePaths = [
+              secretsDir
+              cfg.paths.state_dir
+            ];
             RuntimeDirectory = "openclaw-openbao-agent";
             RuntimeDirectoryMode = "0700";
             UMask = "0077";
@@ -125,6 +135,8 @@ in
               "@system-service"
               "~@privileged"
               "@chown"
+              # setpriv drops to the gateway's user for `openclaw secrets reload`.
+              "@setuid"
             ];
             # A refused call fails with EPERM instead of killing the agent mid-render.
             SystemCallErrorNumber = "EPERM";
@@ -137,10 +149,14 @@ in
               "CAP_CHOWN"
               "CAP_FOWNER"
               "CAP_DAC_OVERRIDE"
+              # setpriv drops to the gateway's user for `openclaw secrets reload`.
+              "CAP_SETUID"
+              "CAP_SETGID"
             ];
             AmbientCapabilities = [ ];
             LimitCORE = 0;
-            MemoryMax = "256M";
+            # The post-rotation `openclaw secrets reload` is a Node process in this cgroup.
+            MemoryMax = "768M";
             TasksMax = 64;
           };
         };

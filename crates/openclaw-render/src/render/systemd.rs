@@ -323,10 +323,10 @@ Wants=network-online.target\n\
 ExecStart={bao} agent -config={dir}/agent.hcl\n\
 Restart=always\n\
 RestartSec=5s\n\
-CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE\n\
+CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_SETUID CAP_SETGID\n\
 NoNewPrivileges=true\n\
 ProtectSystem=strict\n\
-ReadWritePaths={dir_secrets}\n\
+ReadWritePaths={dir_secrets} {state}\n\
 ProtectHome=true\n\
 PrivateTmp=true\n\
 PrivateDevices=true\n\
@@ -344,6 +344,7 @@ WantedBy=multi-user.target\n",
         user = spec.paths.service_user,
         bao = exec_word(&spec.paths.bao_bin),
         dir_secrets = spec.secrets.dir.trim_end_matches('/'),
+        state = spec.paths.state_dir.trim_end_matches('/'),
     )
 }
 
