@@ -45,7 +45,7 @@ in
         mc.cert
         mc.key
       ];
-      serviceConfig = {
+      serviceConfig = import ./sidecar-sandbox.nix // {
         Type = "oneshot";
         ExecStart = lib.escapeShellArgs [
           (lib.getExe pkgs.step-cli)
@@ -70,24 +70,6 @@ in
           certDir
           (builtins.dirOf mc.key)
         ];
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        ProtectProc = "invisible";
-        ProcSubset = "pid";
-        NoNewPrivileges = true;
-        RestrictSUIDSGID = true;
-        RestrictRealtime = true;
-        RestrictNamespaces = true;
-        LockPersonality = true;
-        MemoryDenyWriteExecute = true;
         SystemCallArchitectures = "native";
         SystemCallFilter = [
           "@system-service"

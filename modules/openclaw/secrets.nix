@@ -94,7 +94,11 @@ in
             pkgs.util-linux
             pkgs.coreutils
           ];
-          serviceConfig = {
+          serviceConfig = import ./sidecar-sandbox.nix // {
+            # The post-rotation `openclaw secrets reload` is a Node child of the agent: its JIT
+            # needs writable+executable memory and it reads /proc beyond the agent's own pids.
+            MemoryDenyWriteExecute = false;
+            ProcSubset = "all";
             ExecStart = "${cfg.paths.bao_bin} agent -config=${agentDir}/agent.hcl";
             ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
             KillSignal = "SIGINT";
@@ -111,24 +115,6 @@ in
             RuntimeDirectory = "openclaw-openbao-agent";
             RuntimeDirectoryMode = "0700";
             UMask = "0077";
-            ProtectSystem = "strict";
-            ProtectHome = true;
-            PrivateTmp = true;
-            PrivateDevices = true;
-            ProtectKernelTunables = true;
-            ProtectKernelModules = true;
-            ProtectKernelLogs = true;
-            ProtectControlGroups = true;
-            ProtectClock = true;
-            ProtectHostname = true;
-            ProtectProc = "invisible";
-            ProcSubset = "pid";
-            NoNewPrivileges = true;
-            RestrictSUIDSGID = true;
-            RestrictRealtime = true;
-            RestrictNamespaces = true;
-            LockPersonality = true;
-            MemoryDenyWriteExecute = true;
             RemoveIPC = true;
             SystemCallArchitectures = "native";
             SystemCallFilter = [

@@ -17,8 +17,8 @@
 //! sandbox is the container's: no capabilities, no-new-privileges, read-only root,
 //! unprivileged uid, its own network, cgroup limits.
 
-use super::systemd::{agent_unit, exec_line, exec_word};
-use super::{bao_agent, Artifact};
+use super::systemd::{agent_unit, exec_word, secretcheck_line};
+use super::Artifact;
 use crate::spec::{Bind, SecretBackend, Spec};
 
 /// The `[Container]` and `[Network]` keys Podman 4.4's quadlet accepts (from its
@@ -166,8 +166,6 @@ fn container(spec: &Spec) -> String {
         .iter()
         .map(|r| format!(" --dns={}", exec_word(r)))
         .collect();
-    let mut check = vec![spec.paths.secretcheck_bin.clone(), "check".into()];
-    check.extend(bao_agent::secretcheck_args(spec));
     format!(
         "# Rendered by openclaw-render for deployment '{name}'. Podman >= 4.4 (quadlet);\n\
 # the unit is {name}.service. Sandboxing is the container's own (see the keys below), not\n\
@@ -221,7 +219,7 @@ WantedBy=multi-user.target\n",
         cpus = c.cpus,
         pids = c.pids_limit,
         health = exec_word(&format!("--health-cmd={}", health_cmd(port))),
-        check = exec_line(&check),
+        check = secretcheck_line(spec),
     )
 }
 

@@ -136,7 +136,8 @@ pub fn exec_line(argv: &[String]) -> String {
         .join(" ")
 }
 
-fn secretcheck_line(spec: &Spec) -> String {
+/// `openclaw-secretcheck check ...` for this spec: the ExecStartPre that gates every start.
+pub fn secretcheck_line(spec: &Spec) -> String {
     let mut argv = vec![spec.paths.secretcheck_bin.clone(), "check".into()];
     argv.extend(bao_agent::secretcheck_args(spec));
     exec_line(&argv)
@@ -327,14 +328,7 @@ CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_SETUID CAP_SETGI
 NoNewPrivileges=true\n\
 ProtectSystem=strict\n\
 ReadWritePaths={dir_secrets} {state}\n\
-ProtectHome=true\n\
-PrivateTmp=true\n\
-PrivateDevices=true\n\
-ProtectKernelTunables=true\n\
-ProtectKernelModules=true\n\
-ProtectControlGroups=true\n\
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
-LockPersonality=true\n\
+{sidecar_sandbox}LockPersonality=true\n\
 UMask=0077\n\
 \n\
 [Install]\n\
@@ -344,6 +338,7 @@ WantedBy=multi-user.target\n",
         user = spec.paths.service_user,
         bao = exec_word(&spec.paths.bao_bin),
         dir_secrets = spec.secrets.dir.trim_end_matches('/'),
+        sidecar_sandbox = SIDECAR_SANDBOX,
         state = spec.paths.state_dir.trim_end_matches('/'),
     )
 }
@@ -352,6 +347,16 @@ WantedBy=multi-user.target\n",
 /// 1 = not yet: the run is skipped, not failed; 255 = error: failed), so `step ca renew
 /// --force` runs only when due and the agent is restarted only after a real renewal. (`step ca
 /// renew --expires-in` alone exits 0 when it skips, which would restart the agent every check.)
+/// Sandboxing shared by the small root sidecars (agent, certificate renewal).
+const SIDECAR_SANDBOX: &str = "ProtectHome=true
+PrivateTmp=true
+PrivateDevices=true
+ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectControlGroups=true
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+";
+
 fn cert_renew(spec: &Spec) -> Option<String> {
     let m = spec.machine_cert.as_ref()?;
     let due = exec_line(&[
@@ -406,16 +411,10 @@ UMask=0077\n\
 NoNewPrivileges=true\n\
 ProtectSystem=strict\n\
 ReadWritePaths={rw}\n\
-ProtectHome=true\n\
-PrivateTmp=true\n\
-PrivateDevices=true\n\
-ProtectKernelTunables=true\n\
-ProtectKernelModules=true\n\
-ProtectControlGroups=true\n\
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
-SystemCallArchitectures=native\n\
+{sidecar_sandbox}SystemCallArchitectures=native\n\
 LockPersonality=true\n",
         before = m.renew_before,
+        sidecar_sandbox = SIDECAR_SANDBOX,
         name = spec.name,
         cert = m.cert,
         agent = agent_unit(spec),
