@@ -91,6 +91,18 @@
           };
         };
 
+      # OpenClaw 2026.9.6 + Matrix from the lab's npm locks, and its image (Node's official
+      # binary build exists for x86_64 only in our lock).
+      gateway =
+        pkgs:
+        lib.optionalAttrs (pkgs.stdenv.hostPlatform.system == "x86_64-linux") rec {
+          openclaw-gateway = pkgs.callPackage ./packages/openclaw-gateway.nix { };
+          gateway-image = self.lib.gatewayImage {
+            inherit pkgs;
+            gateway = openclaw-gateway;
+          };
+        };
+
       host =
         path:
         lib.nixosSystem {
@@ -102,23 +114,12 @@
         };
     in
     {
-      packages = forAllSystems (pkgs: (rust pkgs).packages);
+      packages = forAllSystems (pkgs: (rust pkgs).packages // gateway pkgs);
 
-      nixosModules.openclaw =
-        { pkgs, ... }:
-        let
-          own = self.packages.${pkgs.stdenv.hostPlatform.system};
-        in
-        {
-          imports = [
-            ./modules/openclaw
-            quadlet-nix.nixosModules.quadlet
-          ];
-          services.openclaw = {
-            package = lib.mkDefault own.openclaw-render;
-            secretcheckPackage = lib.mkDefault own.openclaw-secretcheck;
-          };
-        };
+      nixosModules.openclaw = import ./modules/flake-module.nix {
+        quadletModule = quadlet-nix.nixosModules.quadlet;
+        packagesFor = system: self.packages.${system} or { };
+      };
       nixosModules.default = self.nixosModules.openclaw;
 
       nixosConfigurations = {
@@ -129,7 +130,7 @@
       lib = {
         # `gatewayImage { pkgs, gateway, plugins ? [ ] }`: see lib/gateway-image.nix.
         gatewayImage = import ./lib/gateway-image.nix;
-        # The NixOS VM tests need an OpenClaw 2026.9.6 gateway image (nixpkgs has none):
+        # The NixOS VM tests against another gateway image:
         #   checks = openclaw-homelab.lib.vmTests { inherit pkgs; gatewayImage = ...; };
         vmTests =
           { pkgs, gatewayImage }:
@@ -143,11 +144,18 @@
       checks = forAllSystems (
         pkgs:
         (rust pkgs).checks
-        // lib.optionalAttrs (pkgs.stdenv.hostPlatform.system == "x86_64-linux") {
-          # Building the hosts runs the generator on their specs: an unsafe spec fails here.
-          host-openclaw-lxc = self.nixosConfigurations.openclaw-lxc.config.system.build.toplevel;
-          host-openclaw-vm = self.nixosConfigurations.openclaw-vm.config.system.build.toplevel;
-        }
+        // lib.optionalAttrs (pkgs.stdenv.hostPlatform.system == "x86_64-linux") (
+          {
+            # Building the hosts runs the generator on their specs: an unsafe spec fails here.
+            host-openclaw-lxc = self.nixosConfigurations.openclaw-lxc.config.system.build.toplevel;
+            host-openclaw-vm = self.nixosConfigurations.openclaw-vm.config.system.build.toplevel;
+          }
+          # Multi-node VM tests with the Nix-built gateway image (needs KVM).
+          // self.lib.vmTests {
+            inherit pkgs;
+            gatewayImage = self.packages.${pkgs.stdenv.hostPlatform.system}.gateway-image;
+          }
+        )
       );
 
       formatter = forAllSystems (pkgs: pkgs.nixfmt-rfc-style);

@@ -124,7 +124,9 @@ in
         secrets = {
           backend = "openbao";
           openbao = {
-            address = "https://vault:8200";
+            # By address: the VMs have no DNS (the test driver's /etc/hosts is not the
+            # container's), and the egress policy would need a resolver for a name.
+            address = "https://192.168.1.10:8200";
             ca_cert = "${fixtures}/root.crt";
             kv_path = "openclaw";
             cert_auth_role = "openclaw";
@@ -138,17 +140,20 @@ in
         };
         machine_cert = {
           # No CA in these tests: renewal is skipped-by-failure, the fixture cert is long-lived.
-          ca_url = "https://vault:9000";
+          ca_url = "https://192.168.1.10:9000";
           root_ca = "${fixtures}/root.crt";
         };
         egress = {
           scope = "host";
           allow = [
             {
+              # OpenBao, and where step-ca would listen.
               name = "openbao";
               to = "192.168.1.10";
-              ports = [ 8200 ];
-              hosts = [ "vault" ];
+              ports = [
+                8200
+                9000
+              ];
               allow_private = true;
             }
             {

@@ -8,7 +8,7 @@ pkgs.runCommand "openclaw-vm-test-pki" { nativeBuildInputs = [ pkgs.openssl ]; }
   openssl req -x509 -new -key root.key -subj "/CN=openclaw test root" -days 3650 -out root.crt
   openssl ecparam -name prime256v1 -genkey -noout -out vault.key
   openssl req -new -key vault.key -subj "/CN=vault" -out vault.csr
-  printf 'subjectAltName=DNS:vault\nextendedKeyUsage=serverAuth\n' > vault.ext
+  printf 'subjectAltName=DNS:vault,IP:192.168.1.10\nextendedKeyUsage=serverAuth\n' > vault.ext
   openssl x509 -req -in vault.csr -CA root.crt -CAkey root.key -CAcreateserial -days 3650 -extfile vault.ext -out vault.crt
   openssl ecparam -name prime256v1 -genkey -noout -out machine.key
   openssl req -new -key machine.key -subj "/CN=gateway" -out machine.csr

@@ -14,6 +14,15 @@ pkgs.testers.runNixOSTest {
     with subtest("secrets: rendered 0600, owned by the gateway user, accepted by secretcheck"):
         gateway.succeed(f"openclaw-lab check secrets {spec}")
 
+    with subtest("hardening: every unit the module adds is sandboxed (systemd-analyze security)"):
+        # Recorded in the log; exposure above 3.0 of 10 fails (a bare service scores 9.6).
+        for unit in ["openclaw-openbao-agent.service", "openclaw-egress.service", "openclaw-cert-renew.service"]:
+            print(gateway.succeed(f"systemd-analyze security --no-pager {unit} | tail -n 1"))
+            gateway.succeed(f"systemd-analyze security --no-pager --threshold=30 {unit}")
+        # The gateway's unit runs Podman as root; its confinement is the container's.
+        print(gateway.succeed("systemd-analyze security --no-pager openclaw.service | tail -n 1"))
+        gateway.succeed("podman inspect openclaw --format '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}' | grep -q '^true '")
+
     with subtest("egress: the allow list and nothing else"):
         gateway.succeed(f"openclaw-lab check egress {spec}")
         gateway.fail("curl -s --max-time 5 http://192.168.1.30/")

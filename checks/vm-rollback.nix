@@ -9,7 +9,9 @@ pkgs.testers.runNixOSTest {
   nodes = common.nodes // {
     gateway = {
       imports = [ common.nodes.gateway ];
-      specialisation.new-token.configuration.services.openclaw.gateway.token = "gateway_token_v2";
+      # A specialisation extends the parent config: override, don't redefine.
+      specialisation.new-token.configuration.services.openclaw.gateway.token =
+        pkgs.lib.mkForce "gateway_token_v2";
     };
   };
   testScript = common.setup + ''

@@ -107,14 +107,13 @@
 
     # Only the Caddy on the gateway stack reaches the port.
     ingress.allow_from = [ "10.0.3.2" ];
-    publishAddress = "0.0.0.0";
+    # Published on every address; the rendered table admits only ingress.allow_from.
+    publishAddress = lib.mkDefault "0.0.0.0";
 
-    container = {
-      # The digest of the image you run (`podman image inspect --format '{{.Digest}}' NAME`),
-      # or set services.openclaw.image to a Nix-built one (lib.gatewayImage).
-      image = lib.mkDefault "localhost/openclaw-gateway@sha256:0000000000000000000000000000000000000000000000000000000000000000";
-      memory_max = "2560M";
-    };
+    # The image is the flake's Nix-built OpenClaw 2026.9.6 + Matrix (services.openclaw.image's
+    # default): nothing is pulled, and a rollback brings the previous image back. For a registry
+    # image instead: services.openclaw.image = null; container.image = "registry/openclaw@sha256:...";
+    container.memory_max = "2560M";
   };
 
   # The host's own firewall; the gateway port is handled by the generator's table.

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${OPENCLAW_HOMELAB_CACHE:-/var/cache/openclaw-homelab}"
+# Debian's nix-bin names a build group that does not exist; nothing here builds.
+export NIX_CONFIG="build-users-group ="
 DEADNIX_VERSION=1.2.1
 DEADNIX="$CACHE/cargo-bin/bin/deadnix"
 

@@ -22,7 +22,8 @@
     container.network = "openclaw-sandbox";
     # Caddy runs here, so the gateway is published on loopback only.
     publishAddress = "127.0.0.1";
-    ingress.allow_from = lib.mkForce [ ];
+    # Only this host's Caddy, over loopback.
+    ingress.allow_from = lib.mkForce [ "127.0.0.1" ];
     caddy.enable = true;
     proxy = {
       site = "openclaw-vm.home.example";

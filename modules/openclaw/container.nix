@@ -19,6 +19,9 @@ let
   port = toString cfg.gateway.port;
   usesEnvFile = lib.any (i: i.deliver == "env") (lib.attrValues cfg.secrets.items);
   envFile = "${secretsDir}/${cfg.secrets.env_file}";
+  pluginsDir = if cfg.paths.plugins_dir == null then null else lib.removeSuffix "/" cfg.paths.plugins_dir;
+  # "2", not Nix's "2.000000".
+  cpus = builtins.toJSON c.cpus;
   # Linux caps interface names at 15 characters.
   bridge = builtins.substring 0 15 "oc-${cfg.name}";
   publishHost =
@@ -35,7 +38,13 @@ let
 in
 {
   config = lib.mkIf cfg.enable {
-    services.openclaw.egress.container_interfaces = lib.mkDefault [ bridge ];
+    services.openclaw = {
+      egress.container_interfaces = lib.mkDefault [ bridge ];
+      # A Nix-built image (lib.gatewayImage) knows where its plugins are.
+      paths.plugins_dir = lib.mkIf (cfg.image ? openclawPluginsDir) (
+        lib.mkDefault cfg.image.openclawPluginsDir
+      );
+    };
 
     environment.etc = lib.mkIf (lib.hasPrefix "/etc/" cfg.paths.config) {
       ${lib.removePrefix "/etc/" cfg.paths.config}.source = "${cfg.rendered}/openclaw.json";
@@ -46,7 +55,8 @@ in
     virtualisation.quadlet.networks.${c.network} = {
       networkConfig = {
         name = c.network;
-        interfaceName = bridge;
+        # As a podman flag: quadlet's InterfaceName= is newer than nixpkgs' Podman 5.4.
+        podmanArgs = [ "--interface-name=${bridge}" ];
         # The container resolves through egress.dns_resolvers directly (checked by the egress
         # policy in the forward hook), not through aardvark-dns on the host.
         disableDns = cfg.egress.dns_resolvers != [ ];
@@ -64,15 +74,24 @@ in
         readOnly = c.read_only;
         dropCapabilities = [ "ALL" ];
         noNewPrivileges = true;
-        memory = c.memory_max;
         pidsLimit = c.pids_limit;
-        podmanArgs = [ "--cpus=${toString c.cpus}" ];
+        # Memory= is newer than nixpkgs' Podman 5.4 quadlet (it refuses the whole unit): flags,
+        # as the generator's quadlet unit does. No swap beyond the limit.
+        podmanArgs = [
+          "--memory=${c.memory_max}"
+          "--memory-swap=${c.memory_max}"
+          "--cpus=${cpus}"
+        ];
         volumes = [
           "${cfg.rendered}/openclaw.json:${cfg.paths.config}:ro"
           "${secretsDir}:${secretsDir}:ro"
           "${stateDir}:${stateDir}:rw"
           "${healthCheck}:/run/openclaw-health:ro"
-        ] ++ c.volumes;
+        ]
+        # Read-only, as the generator's quadlet unit mounts it. A store path (the Nix-built
+        # image's plugins) is in this system's closure through this line.
+        ++ lib.optional (pluginsDir != null) "${pluginsDir}:${pluginsDir}:ro"
+        ++ c.volumes;
         environments = {
           OPENCLAW_CONFIG_PATH = cfg.paths.config;
           OPENCLAW_STATE_DIR = stateDir;

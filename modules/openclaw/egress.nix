@@ -39,21 +39,33 @@ in
       reloadIfChanged = true;
       reloadTriggers = [ ruleset ];
       unitConfig.DefaultDependencies = false;
-      serviceConfig = {
+      # The shared sidecar sandbox: nft needs only netlink and CAP_NET_ADMIN in the host's
+      # network namespace (so no PrivateNetwork/PrivateUsers). /proc stays whole: nft may read
+      # /proc/net for names.
+      serviceConfig = import ./sidecar-sandbox.nix // {
         Type = "oneshot";
         RemainAfterExit = true;
         ExecStart = load;
         ExecReload = load;
         # Only when the unit goes away for good (module disabled): remove what we added.
         ExecStop = "-${pkgs.nftables}/bin/nft delete table inet ${table}";
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        NoNewPrivileges = true;
+        ProcSubset = "all";
         CapabilityBoundingSet = [ "CAP_NET_ADMIN" ];
-        RestrictAddressFamilies = [ "AF_NETLINK" "AF_UNIX" ];
+        AmbientCapabilities = [ ];
+        RestrictAddressFamilies = [
+          "AF_NETLINK"
+          "AF_UNIX"
+        ];
         SystemCallArchitectures = "native";
+        SystemCallFilter = [
+          "@system-service"
+          "~@privileged"
+          "~@resources"
+        ];
+        SystemCallErrorNumber = "EPERM";
+        UMask = "0077";
         MemoryMax = "64M";
+        TasksMax = 8;
       };
     };
   };

@@ -121,6 +121,70 @@ fn embedded_and_real_validator_agree_on_keys_guides_use_but_this_version_rejects
     }
 }
 
+/// The Matrix plugin's state in `openclaw plugins list`, run with no network at all (a fresh
+/// network namespace), as the gateway starts behind the egress policy.
+fn matrix_plugin_offline(config: &serde_json::Value) -> serde_json::Value {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("openclaw.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    let probe = support::openclaw(home.path());
+    let out = std::process::Command::new("unshare")
+        .arg("--net")
+        .arg("--")
+        .arg(probe.get_program())
+        .args(["plugins", "list", "--json"])
+        .envs(probe.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("HOME", home.path())
+        .env("OPENCLAW_STATE_DIR", home.path().join("state"))
+        .env("OPENCLAW_CONFIG_PATH", &path)
+        .output()
+        .expect("run unshare --net openclaw plugins list");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find(['[', '{']).unwrap_or(0)..]).unwrap_or_else(|e| {
+            panic!(
+                "plugins list printed no JSON ({e}): {stdout} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let plugins = list
+        .get("plugins")
+        .unwrap_or(&list)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    plugins
+        .into_iter()
+        .find(|p| p["id"] == "matrix")
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// `paths.plugins_dir` pointing at the plugin's npm package directory (what the Nix-built image
+/// ships, and the module mounts) loads the Matrix channel from there without the network: the
+/// gateway never tries to download it. The same spec without the directory leaves it unloaded.
+#[test]
+fn matrix_plugin_in_plugins_dir_loads_without_network() {
+    let plugin = support::component(
+        "OPENCLAW_MATRIX_PLUGIN_DIR",
+        "openclaw-matrix/node_modules/@openclaw/matrix",
+    );
+    let mut spec = Spec::from_path(&support::example("lxc-homelab.toml")).unwrap();
+    spec.paths.plugins_dir = Some(plugin.display().to_string());
+    let matrix = matrix_plugin_offline(&openclaw_json(&spec));
+    assert_eq!(matrix["status"], "loaded", "{matrix}");
+    assert_eq!(matrix["origin"], "config", "{matrix}");
+    assert_eq!(
+        matrix["rootDir"].as_str().map(std::path::PathBuf::from),
+        Some(plugin.clone()),
+        "{matrix}"
+    );
+
+    let missing = tempfile::tempdir().unwrap();
+    spec.paths.plugins_dir = Some(missing.path().join("plugins").display().to_string());
+    let matrix = matrix_plugin_offline(&openclaw_json(&spec));
+    assert_ne!(matrix["status"], "loaded", "{matrix}");
+}
+
 /// Specs built from random combinations of the features the seeds use.
 fn arb_spec() -> impl Strategy<Value = Spec> {
     let base = Spec::from_path(&support::example("lxc-homelab.toml")).unwrap();

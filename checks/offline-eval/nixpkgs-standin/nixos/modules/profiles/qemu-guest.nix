@@ -1,0 +1,2 @@
+# STAND-IN for nixpkgs' qemu-guest profile (see proxmox-lxc.nix next to this file).
+_: { }
