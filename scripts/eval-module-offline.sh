@@ -85,6 +85,7 @@ for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token; 
     continue
   fi
   name=$(jq -r '.result.spec.name' "$out")
+  user=$(jq -r ".result.spec.container.user" "$out")
   unit=$WORK/$host.generated/$name.service
   exec_start=$(grep '^ExecStart=' "$unit" || true)
   for flag in '--read-only' '--cap-drop[= ]all' '--security-opt[= ]no-new-privileges' \
@@ -92,7 +93,7 @@ for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token; 
     "--user[= ]$(jq -r '.result.spec.container.user' "$out")" '--sdnotify[= ]healthy'; do
     grep -qE -- " $flag" <<<"$exec_start" || fail "$host: the generated podman run lacks $flag: $exec_start"
   done
-  grep -q '^ExecStartPre=.*openclaw-secretcheck check --spec' "$unit" || fail "$host: no secretcheck ExecStartPre in $unit"
+  grep -qE "^ExecStartPre=.*openclaw-secretcheck check --spec [^ ]+ --owner ${user%%:*}$" "$unit" || fail "$host: no secretcheck ExecStartPre for the container's uid in $unit"
   network=$(jq -r '.result.quadlet | keys[] | select(endswith(".network"))' "$out")
   iface=$(grep '^ExecStart=' "$WORK/$host.generated/${network%.network}-network.service" |
     grep -oE -- '--interface-name[= ][^ ]+' | sed 's/--interface-name[= ]//')
@@ -142,7 +143,9 @@ expect_failure "bind = loopback in the container" 'services.openclaw.gateway.bin
 expect_failure "auth = none on the LAN" 'services.openclaw.gateway.auth = "none"' \
   '{ lib, ... }: { services.openclaw.gateway.auth = lib.mkForce "none"; }'
 expect_failure "a container user by name" 'services.openclaw.container.user = "openclaw" must be numeric' \
-  '{ services.openclaw.container.user = "openclaw"; }'
+  '{ services.openclaw.container.user = "openclaw"; users.users.alice = { isNormalUser = true; uid = 1000; }; }'
+expect_failure "the container uid of a declared login user" 'users.users.alice also has' \
+  '{ users.users.alice = { isNormalUser = true; uid = 1000; }; }'
 expect_failure "OpenBao without a machine certificate" "set services.openclaw.machine_cert" \
   '{ lib, ... }: { services.openclaw.machine_cert = lib.mkForce null; }'
 expect_failure "Caddy without a proxy" "services.openclaw.caddy.enable needs services.openclaw.proxy" \

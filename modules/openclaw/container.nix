@@ -20,6 +20,7 @@ let
   usesEnvFile = lib.any (i: i.deliver == "env") (lib.attrValues cfg.secrets.items);
   envFile = "${secretsDir}/${cfg.secrets.env_file}";
   pluginsDir = if cfg.paths.plugins_dir == null then null else lib.removeSuffix "/" cfg.paths.plugins_dir;
+  containerUid = builtins.head (lib.splitString ":" c.user);
   # "2", not Nix's "2.000000".
   cpus = builtins.toJSON c.cpus;
   # Linux caps interface names at 15 characters.
@@ -116,8 +117,9 @@ in
         # A bad or half-rendered secret fails the start here, so the gateway never runs with
         # it; the agent's promote step runs the same check before it replaces live files, so
         # a running gateway is never restarted onto a bad render.
+        # Owned by the container's uid: that is who reads them inside (no user namespace).
         ExecStartPre = [
-          "${lib.getExe' cfg.secretcheckPackage "openclaw-secretcheck"} check --spec ${cfg.specFile}"
+          "${lib.getExe' cfg.secretcheckPackage "openclaw-secretcheck"} check --spec ${cfg.specFile} --owner ${containerUid}"
         ];
         Restart = "always";
         RestartSec = "10s";

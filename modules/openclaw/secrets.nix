@@ -19,9 +19,13 @@ let
   user = cfg.paths.service_user;
   # The container user owns the rendered files (rootful Podman, no user namespace: the uid
   # inside is the uid on the host), so the host account gets the same ids.
-  ids = lib.splitString ":" cfg.container.user;
-  uid = lib.toInt (builtins.head ids);
-  gid = lib.toInt (lib.last ids);
+  # Null until container.user is numeric (its assertion says so) rather than a toInt error.
+  numericIds = builtins.match "([0-9]+):([0-9]+)" cfg.container.user;
+  uid = if numericIds == null then null else lib.toInt (builtins.head numericIds);
+  gid = if numericIds == null then null else lib.toInt (lib.last numericIds);
+  sameUid = lib.optionals (uid != null) (
+    lib.attrNames (lib.filterAttrs (n: u: n != user && u.uid == uid) config.users.users)
+  );
 in
 {
   config = lib.mkIf cfg.enable (
@@ -38,7 +42,17 @@ in
 
         assertions = [
           {
-            assertion = builtins.match "[0-9]+:[0-9]+" cfg.container.user != null;
+            # Accounts whose uid NixOS allocates at activation are not visible here; this
+            # catches the declared ones (a login user declared with uid 1000 is common).
+            assertion = sameUid == [ ];
+            message = ''
+              services.openclaw.container.user = "${cfg.container.user}" gives ${user} uid ${toString uid}, which
+              users.users.${builtins.head sameUid} also has: that account could read the gateway's secrets.
+              Set services.openclaw.container.user to a free "uid:gid" (e.g. "61789:61789"); the container runs as it.
+            '';
+          }
+          {
+            assertion = numericIds != null;
             message = ''
               services.openclaw.container.user = "${cfg.container.user}" must be numeric "uid:gid": the host account
               services.openclaw.paths.service_user gets those ids so the secret files it owns are readable in the container.

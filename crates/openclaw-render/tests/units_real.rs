@@ -547,6 +547,59 @@ fn the_quadlet_container_is_accepted_by_the_real_generator_and_runs_locked_down(
     }
 }
 
+/// A host where the container's uid already belongs to someone else (uid 1000 is the first
+/// login user on most distributions): systemd-sysusers treats our ids as suggestions and gives
+/// the gateway's account other ones, without joining the other account's group. The
+/// container's start check then demands the container's uid, so the start fails naming the
+/// owner instead of the gateway failing to read files another uid owns.
+#[test]
+fn a_taken_container_uid_is_caught_by_the_container_start_check() {
+    let arts = artifacts("lxc-homelab.toml", |_| {});
+    let root = tempfile::tempdir().unwrap();
+    let etc = root.path().join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("passwd"),
+        "alice:x:1000:1000::/home/alice:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(etc.join("group"), "alice:x:1000:\n").unwrap();
+    let conf = root.path().join("openclaw.conf");
+    std::fs::write(&conf, get(&arts, "systemd/sysusers.d/openclaw.conf")).unwrap();
+    let out = Command::new("systemd-sysusers")
+        .arg(format!("--root={}", root.path().display()))
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let entry: Vec<&str> = passwd
+        .lines()
+        .find(|l| l.starts_with("openclaw:"))
+        .expect("the gateway user exists")
+        .split(':')
+        .collect();
+    assert_ne!(entry[2], "1000", "{passwd}");
+    assert_ne!(
+        entry[3], "1000",
+        "the gateway joined alice's group: {passwd}"
+    );
+
+    // The container gates its start on the container's uid; the native unit on the account.
+    let container = get(&arts, "quadlet/openclaw.container");
+    let pre = unit_key(container, "ExecStartPre")[0].to_string();
+    let argv = split_exec(&pre, true).unwrap();
+    assert_eq!(podman_flag(&argv, "--owner"), ["1000"], "{pre}");
+    let native = get(&arts, "systemd/openclaw.service");
+    let pre = unit_key(native, "ExecStartPre")[0].to_string();
+    let argv = split_exec(&pre, true).unwrap();
+    assert_eq!(podman_flag(&argv, "--owner"), ["openclaw"], "{pre}");
+}
+
 #[test]
 fn tmpfiles_and_sysusers_make_the_user_and_directories_the_units_need() {
     let arts = artifacts("lxc-homelab.toml", |_| {});
@@ -576,15 +629,21 @@ fn tmpfiles_and_sysusers_make_the_user_and_directories_the_units_need() {
         &["--create".as_ref(), root_arg.as_ref(), dirs.as_os_str()],
     );
     let passwd = std::fs::read_to_string(sysroot.join("etc/passwd")).unwrap();
-    let uid: u32 = passwd
+    let entry: Vec<&str> = passwd
         .lines()
         .find(|l| l.starts_with("openclaw:"))
         .expect("the gateway user exists")
         .split(':')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+        .collect();
+    let uid: u32 = entry[2].parse().unwrap();
+    // The container's ids: the rootful container reads the files this user owns.
+    assert_eq!(
+        format!("{}:{}", entry[2], entry[3]),
+        Spec::from_path(&support::example("lxc-homelab.toml"))
+            .unwrap()
+            .container
+            .user
+    );
     use std::os::unix::fs::MetadataExt;
     let meta = |p: &str| std::fs::metadata(sysroot.join(p.trim_start_matches('/'))).unwrap();
     let state = meta("/var/lib/openclaw");

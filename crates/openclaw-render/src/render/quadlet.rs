@@ -17,7 +17,7 @@
 //! sandbox is the container's: no capabilities, no-new-privileges, read-only root,
 //! unprivileged uid, its own network, cgroup limits.
 
-use super::systemd::{agent_unit, exec_word, secretcheck_line};
+use super::systemd::{agent_unit, container_secretcheck_line, exec_word};
 use super::Artifact;
 use crate::spec::{Bind, SecretBackend, Spec};
 
@@ -219,7 +219,7 @@ WantedBy=multi-user.target\n",
         cpus = c.cpus,
         pids = c.pids_limit,
         health = exec_word(&format!("--health-cmd={}", health_cmd(port))),
-        check = secretcheck_line(spec),
+        check = container_secretcheck_line(spec),
     )
 }
 

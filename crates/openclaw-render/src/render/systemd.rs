@@ -143,6 +143,24 @@ pub fn secretcheck_line(spec: &Spec) -> String {
     exec_line(&argv)
 }
 
+/// The same check for the container: the files must belong to `container.user`'s uid, which
+/// is who reads them inside (no user namespace). sysusers only suggests that uid to
+/// `paths.service_user`; if another account holds it, this fails the start by name instead of
+/// the gateway failing to read its secrets.
+pub fn container_secretcheck_line(spec: &Spec) -> String {
+    let uid = spec
+        .container
+        .user
+        .split_once(':')
+        .map_or(spec.container.user.as_str(), |(u, _)| u);
+    let mut argv = vec![spec.paths.secretcheck_bin.clone(), "check".into()];
+    let mut args = bao_agent::secretcheck_args(spec);
+    // secretcheck_args starts with `--owner <service user>`.
+    args[1] = uid.to_string();
+    argv.extend(args);
+    exec_line(&argv)
+}
+
 fn gateway(spec: &Spec) -> String {
     let state = spec.paths.state_dir.trim_end_matches('/');
     let (after, wants) = match spec.secrets.backend {
@@ -261,11 +279,23 @@ SystemCallErrorNumber=EPERM\n",
     )
 }
 
-/// The gateway's system user: no login, home in the state directory.
+/// The gateway's system user: no login, home in the state directory, with the ids of
+/// `container.user`. The rootful container runs as those ids without a user namespace and
+/// must read the secret files this user owns; the native unit runs as the same account.
 fn sysusers(spec: &Spec) -> String {
+    // validate.rs guarantees numeric "uid:gid". The group by name: with a bare gid, a host
+    // whose gid is taken would make the gateway a member of that other group.
+    let (uid, gid) = spec
+        .container
+        .user
+        .split_once(':')
+        .unwrap_or((&spec.container.user, &spec.container.user));
     format!(
-        "# Rendered by openclaw-render: the OpenClaw gateway's system user.\n\
-u {user} - \"OpenClaw gateway ({name})\" {state} /usr/sbin/nologin\n",
+        "# Rendered by openclaw-render: the OpenClaw gateway's system user, with the container's ids\n\
+# (suggested: if another account holds them sysusers picks others, and the container's start\n\
+# check names the mismatch).\n\
+g {user} {gid}\n\
+u {user} {uid}:{user} \"OpenClaw gateway ({name})\" {state} /usr/sbin/nologin\n",
         user = spec.paths.service_user,
         name = spec.name,
         state = spec.paths.state_dir.trim_end_matches('/'),
