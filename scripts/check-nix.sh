@@ -83,4 +83,12 @@ in
 assert builtins.all (o: o._option or false) required;
 opts
 NIX
+# The module evaluated against nixpkgs' real lib and quadlet-nix, when their sources are here
+# (neither can be fetched on a machine without GitHub access).
+if [ -n "${OPENCLAW_NIXPKGS_LIB:-}" ] && [ -n "${OPENCLAW_QUADLET_NIX:-}" ]; then
+  echo "== module evaluation (nixpkgs lib: $OPENCLAW_NIXPKGS_LIB)"
+  bash scripts/eval-module-offline.sh "$OPENCLAW_NIXPKGS_LIB" "$OPENCLAW_QUADLET_NIX"
+else
+  echo "== module evaluation: not run (set OPENCLAW_NIXPKGS_LIB and OPENCLAW_QUADLET_NIX to nixpkgs' lib and quadlet-nix sources)"
+fi
 echo "check-nix: ok (${#files[@]} files)"
