@@ -213,6 +213,10 @@ pub(crate) fn command(unit: &Unit, argv: &[String], path: &str) -> Result<Comman
 /// Runs the service's ExecStartPre and ExecStart lines once; returns (result, exit code).
 pub fn run_once(unit: &Unit, unit_text: &str, path: &str) -> (String, Option<i32>) {
     let ok_codes = success_codes(unit_text);
+    if let Err(e) = unit.load_credentials() {
+        eprintln!("[{}] {e:#}", unit.name);
+        return ("credentials".into(), None);
+    }
     let lines = unit.exec_start_pre.iter().chain(unit.exec_start.iter());
     let mut last = None;
     for line in lines {
@@ -324,8 +328,8 @@ pub fn start(st: &Path, spec: &Spec, t: &TimedUnit, service_path: &Path) -> Resu
 }
 
 /// What the rendered probe unit needs on the host: its textfile directory owned by the
-/// gateway's user, and the machine certificate (public; its key stays 0600 root) readable
-/// by that user's group, since the unit passes `--cert-file` and runs as `User=`.
+/// gateway's user. (The machine certificate reaches it through `LoadCredential=`, read as root:
+/// its directory stays as step-ca's renewal leaves it.)
 pub fn prepare_probe_paths(spec: &Spec) -> Result<()> {
     let user = &spec.paths.service_user;
     if let Some(p) = &spec.observability.prometheus {
@@ -335,15 +339,6 @@ pub fn prepare_probe_paths(spec: &Spec) -> Result<()> {
                 "chown",
                 &[&format!("{user}:{user}"), &dir.display().to_string()],
             )?;
-        }
-    }
-    if let Some(m) = &spec.machine_cert {
-        if let Some(dir) = Path::new(&m.cert).parent() {
-            crate::cmd::run(
-                "chown",
-                &[&format!("root:{user}"), &dir.display().to_string()],
-            )?;
-            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o750))?;
         }
     }
     Ok(())

@@ -14,6 +14,7 @@
 //! `Type=notify`, socket activation, credentials.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +52,8 @@ pub struct Unit {
     pub user: Option<String>,
     pub group: Option<String>,
     pub working_directory: Option<PathBuf>,
+    /// `LoadCredential=ID:PATH`: copied by root into `%d` for the unit's user before a start.
+    pub credentials: Vec<(String, PathBuf)>,
     pub restart: RestartPolicy,
     pub restart_sec: Duration,
     /// `[Service]` keys present but not emulated.
@@ -139,7 +142,14 @@ fn unescape(c: Option<char>) -> Result<char> {
     })
 }
 
-/// `%%` -> `%`, `%n` -> unit name; other specifiers are refused so nothing is guessed.
+/// Where `%d` points: the unit's credentials, under the lab's state directory (systemd uses
+/// `/run/credentials/<unit>`).
+pub fn credentials_dir(unit: &str) -> PathBuf {
+    crate::state::state_dir().join("credentials").join(unit)
+}
+
+/// `%%` -> `%`, `%n` -> unit name, `%d` -> credentials directory; other specifiers are
+/// refused so nothing is guessed.
 fn specifiers(s: &str, unit: &str) -> Result<String> {
     let mut out = String::new();
     let mut it = s.chars();
@@ -152,6 +162,7 @@ fn specifiers(s: &str, unit: &str) -> Result<String> {
             Some('%') => out.push('%'),
             Some('n') => out.push_str(unit),
             Some('N') => out.push_str(unit.trim_end_matches(".service")),
+            Some('d') => out.push_str(&credentials_dir(unit).display().to_string()),
             other => bail!(
                 "specifier %{} is not emulated by the lab",
                 other.unwrap_or(' ')
@@ -236,6 +247,7 @@ impl Unit {
             user: None,
             group: None,
             working_directory: None,
+            credentials: Vec::new(),
             restart: RestartPolicy::No,
             restart_sec: Duration::from_millis(100),
             ignored: Vec::new(),
@@ -270,6 +282,11 @@ impl Unit {
                     u.environment_files
                         .push((PathBuf::from(specifiers(p, name)?), opt));
                 }
+                "LoadCredential" => {
+                    let (id, p) = v.split_once(':').with_context(ctx)?;
+                    u.credentials
+                        .push((id.to_string(), PathBuf::from(specifiers(p, name)?)));
+                }
                 "User" => u.user = Some(v),
                 "Group" => u.group = Some(v),
                 "WorkingDirectory" => {
@@ -294,6 +311,32 @@ impl Unit {
         u.ignored.sort();
         u.ignored.dedup();
         Ok(u)
+    }
+
+    /// Like systemd before each start: the `LoadCredential=` files, read as root, copied
+    /// fresh into `%d` (0500 dir, 0400 files, owned by `User=`). A missing source fails the
+    /// start, as in systemd.
+    pub fn load_credentials(&self) -> Result<()> {
+        if self.credentials.is_empty() {
+            return Ok(());
+        }
+        let dir = credentials_dir(&self.name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        for (id, src) in &self.credentials {
+            let dst = dir.join(id);
+            std::fs::copy(src, &dst)
+                .with_context(|| format!("{}: LoadCredential={id}:{}", self.name, src.display()))?;
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o400))?;
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o500))?;
+        if let Some(user) = &self.user {
+            let owner = format!("{user}:{}", self.group.as_deref().unwrap_or(user));
+            crate::cmd::run("chown", &["-R", &owner, &dir.display().to_string()])?;
+        }
+        Ok(())
     }
 
     pub fn from_file(path: &Path) -> Result<Unit> {
@@ -473,6 +516,17 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
                 continue;
             }
         };
+        if let Err(e) = unit.load_credentials() {
+            eprintln!("[{}] {e:#}", unit.name);
+            st.pre_failures += 1;
+            st.state = "pre-failed".into();
+            st.last_exit = Some("credentials".into());
+            write_status(status_file, &st);
+            if unit.restart == RestartPolicy::No || !pause(unit.restart_sec) {
+                break 'outer;
+            }
+            continue 'outer;
+        }
         for pre in &unit.exec_start_pre {
             let mut c = command_for(unit, pre, &env, path);
             let desc = pre.argv.join(" ");
@@ -577,6 +631,36 @@ fn pause(d: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `LoadCredential=` and `%d` as systemd does them: a fresh 0400 copy in a 0500 directory
+    /// per start, `%d` pointing there; a missing source fails the start.
+    #[test]
+    fn credentials_are_copied_fresh_and_percent_d_points_at_them() {
+        let state = tempfile::tempdir().unwrap();
+        std::env::set_var("OPENCLAW_LAB_STATE", state.path());
+        let src = state.path().join("machine.crt");
+        std::fs::write(&src, "cert v1").unwrap();
+        let text = format!(
+            "[Service]\nLoadCredential=machine-cert:{}\nExecStart=/bin/cat %d/machine-cert\n",
+            src.display()
+        );
+        let u = Unit::parse("cred-test.service", &text).unwrap();
+        let copy = credentials_dir("cred-test.service").join("machine-cert");
+        assert_eq!(
+            u.exec_start.as_ref().unwrap().argv,
+            ["/bin/cat".to_string(), copy.display().to_string()]
+        );
+        u.load_credentials().unwrap();
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), "cert v1");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&copy), mode(copy.parent().unwrap())), (0o400, 0o500));
+        std::fs::write(&src, "cert v2").unwrap();
+        u.load_credentials().unwrap();
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), "cert v2");
+        std::fs::remove_file(&src).unwrap();
+        assert!(u.load_credentials().is_err());
+        std::env::remove_var("OPENCLAW_LAB_STATE");
+    }
 
     const UNIT: &str = r#"
 [Unit]

@@ -120,6 +120,14 @@ fn probe_tells_gateway_up(spec: &openclaw_render::Spec, st: &Path) {
             .unwrap_or_else(|| panic!("no {want} in the probe's textfile:\n{prom}"));
         assert!(line.ends_with(" 1"), "{line}");
     }
+    // The machine certificate reaches the unit's user through LoadCredential= (its directory
+    // stays root's 0700): a parsed expiry in the future, not an unreadable file.
+    let cert = prom
+        .lines()
+        .find(|l| l.starts_with("openclaw_probe_cert_days_left{check=\"cert_file\""))
+        .unwrap_or_else(|| panic!("no machine certificate in the probe's textfile:\n{prom}"));
+    let days: f64 = cert.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(days > 0.0, "{cert}");
     // The same check as JSON, as the gateway's user, from the gateway host.
     let token = match spec.secret_location("gateway_token").unwrap() {
         openclaw_render::spec::SecretLocation::File { path } => path,

@@ -548,10 +548,16 @@ fn probe(spec: &Spec, textfile: &str) -> String {
     if let Some(t) = token {
         argv.extend(["--token-file".into(), t]);
     }
-    if let Some(m) = &spec.machine_cert {
-        argv.extend(["--cert-file".into(), m.cert.clone()]);
-    }
     argv.extend(["--textfile".into(), textfile.to_string()]);
+    // The machine certificate through a credential: systemd reads it as root before each run,
+    // so its directory (step's, 0700 root) needs no loosening for the probe's user.
+    let (credential, cert_arg) = match &spec.machine_cert {
+        Some(m) => (
+            format!("LoadCredential=machine-cert:{}\n", m.cert),
+            " --cert-file %d/machine-cert",
+        ),
+        None => (String::new(), ""),
+    };
     format!(
         "# Rendered by openclaw-render: the probe's metrics for node_exporter's textfile collector.\n\
 [Unit]\n\
@@ -561,7 +567,7 @@ After={gw}\n\
 [Service]\n\
 Type=oneshot\n\
 User={user}\n\
-ExecStart={probe}\n\
+{credential}ExecStart={probe}{cert_arg}\n\
 # Unhealthy is a metric, not a unit failure.\n\
 SuccessExitStatus=1 2\n\
 NoNewPrivileges=true\n\
