@@ -547,6 +547,29 @@ fn the_quadlet_container_is_accepted_by_the_real_generator_and_runs_locked_down(
     }
 }
 
+/// Runs the real systemd-sysusers on `conf` into the scratch root `sysroot`; returns the
+/// gateway account's passwd fields.
+fn sysusers_account(sysroot: &Path, conf: &Path) -> Vec<String> {
+    let out = Command::new("systemd-sysusers")
+        .arg(format!("--root={}", sysroot.display()))
+        .arg(conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "systemd-sysusers: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passwd = std::fs::read_to_string(sysroot.join("etc/passwd")).unwrap();
+    passwd
+        .lines()
+        .find(|l| l.starts_with("openclaw:"))
+        .unwrap_or_else(|| panic!("the gateway user exists: {passwd}"))
+        .split(':')
+        .map(str::to_string)
+        .collect()
+}
+
 /// A host where the container's uid already belongs to someone else (uid 1000 is the first
 /// login user on most distributions): systemd-sysusers treats our ids as suggestions and gives
 /// the gateway's account other ones, without joining the other account's group. The
@@ -566,27 +589,11 @@ fn a_taken_container_uid_is_caught_by_the_container_start_check() {
     std::fs::write(etc.join("group"), "alice:x:1000:\n").unwrap();
     let conf = root.path().join("openclaw.conf");
     std::fs::write(&conf, get(&arts, "systemd/sysusers.d/openclaw.conf")).unwrap();
-    let out = Command::new("systemd-sysusers")
-        .arg(format!("--root={}", root.path().display()))
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
-    let entry: Vec<&str> = passwd
-        .lines()
-        .find(|l| l.starts_with("openclaw:"))
-        .expect("the gateway user exists")
-        .split(':')
-        .collect();
-    assert_ne!(entry[2], "1000", "{passwd}");
+    let entry = sysusers_account(root.path(), &conf);
+    assert_ne!(entry[2], "1000", "{entry:?}");
     assert_ne!(
         entry[3], "1000",
-        "the gateway joined alice's group: {passwd}"
+        "the gateway joined alice's group: {entry:?}"
     );
 
     // The container gates its start on the container's uid; the native unit on the account.
@@ -622,19 +629,15 @@ fn tmpfiles_and_sysusers_make_the_user_and_directories_the_units_need() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let root_arg = format!("--root={}", sysroot.display());
-    run("systemd-sysusers", &[root_arg.as_ref(), users.as_os_str()]);
+    let entry = sysusers_account(&sysroot, &users);
     run(
         "systemd-tmpfiles",
-        &["--create".as_ref(), root_arg.as_ref(), dirs.as_os_str()],
+        &[
+            "--create".as_ref(),
+            format!("--root={}", sysroot.display()).as_ref(),
+            dirs.as_os_str(),
+        ],
     );
-    let passwd = std::fs::read_to_string(sysroot.join("etc/passwd")).unwrap();
-    let entry: Vec<&str> = passwd
-        .lines()
-        .find(|l| l.starts_with("openclaw:"))
-        .expect("the gateway user exists")
-        .split(':')
-        .collect();
     let uid: u32 = entry[2].parse().unwrap();
     // The container's ids: the rootful container reads the files this user owns.
     assert_eq!(
