@@ -87,7 +87,7 @@ NIX
 # (neither can be fetched on a machine without GitHub access).
 if [ -n "${OPENCLAW_NIXPKGS_LIB:-}" ] && [ -n "${OPENCLAW_QUADLET_NIX:-}" ]; then
   echo "== module evaluation (nixpkgs lib: $OPENCLAW_NIXPKGS_LIB)"
-  bash scripts/eval-module-offline.sh "$OPENCLAW_NIXPKGS_LIB" "$OPENCLAW_QUADLET_NIX"
+  bash scripts/eval-module-offline.sh "$OPENCLAW_NIXPKGS_LIB" "$OPENCLAW_QUADLET_NIX" ${OPENCLAW_NIX_OPENCLAW:+"$OPENCLAW_NIX_OPENCLAW"}
 else
   echo "== module evaluation: not run (set OPENCLAW_NIXPKGS_LIB and OPENCLAW_QUADLET_NIX to nixpkgs' lib and quadlet-nix sources)"
 fi

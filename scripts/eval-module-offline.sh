@@ -4,10 +4,12 @@
 # result with the real tools. For machines with Nix but no nixpkgs (like ours); with nixpkgs,
 # `nix flake check` does all of this and builds the hosts.
 #
-#   scripts/eval-module-offline.sh NIXPKGS_LIB_DIR QUADLET_NIX_DIR
+#   scripts/eval-module-offline.sh NIXPKGS_LIB_DIR QUADLET_NIX_DIR [NIX_OPENCLAW_DIR]
 #
 # NIXPKGS_LIB_DIR: the `lib` directory of a nixpkgs (or nix-community/nixpkgs.lib) checkout.
 # QUADLET_NIX_DIR: a checkout of github:SEIAROTg/quadlet-nix at flake.lock's rev.
+# NIX_OPENCLAW_DIR: optionally, a checkout of github:openclaw/nix-openclaw: its NixOS module
+# (`services.openclaw-gateway`) must import next to ours without changing what ours does.
 #
 # For each example host: every assertion holds; the spec the module builds passes the real
 # `openclaw-render render`; every artifact path the module references inside the rendered output
@@ -17,9 +19,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -eq 2 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 3 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 LIB=$(realpath "$1")
 QUADLET_NIX=$(realpath "$2")
+NIX_OPENCLAW=${3:+$(realpath "$3")}
 [ -f "$LIB/default.nix" ] && [ -f "$LIB/modules.nix" ] || { echo "eval-module-offline: $LIB is not nixpkgs' lib directory" >&2; exit 2; }
 [ -f "$QUADLET_NIX/nixos-module.nix" ] || { echo "eval-module-offline: $QUADLET_NIX is not a quadlet-nix checkout" >&2; exit 2; }
 
@@ -118,6 +121,18 @@ for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token; 
   printf '   %s: systemd-analyze security %s\n' "$host" "$(IFS=,; echo "${scores[*]}")"
   echo "ok: $host: assertions hold, spec renders ($(find "$WORK/$host.rendered" -type f | wc -l) files), $(jq '.result.renderedRefs | length' "$out") artifact refs exist, quadlet accepts $(jq '.result.quadlet | length' "$out") files"
 done
+
+if [ -n "$NIX_OPENCLAW" ]; then
+  module=$NIX_OPENCLAW/nix/modules/nixos/openclaw-gateway.nix
+  [ -f "$module" ] || { echo "eval-module-offline: $module is missing" >&2; exit 2; }
+  if evaluate "host = ./hosts/openclaw-lxc; extra = [ $module ];" >"$WORK/both.json" 2>"$WORK/both.err" &&
+    [ "$(jq -c '.failedAssertions' "$WORK/both.json")" = "[]" ] &&
+    [ "$(jq -cS '.result.spec' "$WORK/both.json")" = "$(jq -cS '.result.spec' "$WORK/openclaw-lxc.json")" ]; then
+    echo "ok: nix-openclaw's services.openclaw-gateway imports next to services.openclaw, same spec"
+  else
+    fail "importing nix-openclaw's module next to ours: $(cat "$WORK/both.err") $(jq -c '.failedAssertions' "$WORK/both.json" 2>/dev/null)"
+  fi
+fi
 
 # Unsafe or impossible settings: each must fail evaluation naming the option to change.
 expect_failure() { # description expected-text module
