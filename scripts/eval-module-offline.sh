@@ -170,5 +170,15 @@ expect_failure "a port out of range" "services.openclaw.gateway.port" \
 expect_failure "a misspelt spec field" "services.openclaw.gateway.tokn" \
   '{ services.openclaw.gateway.tokn = "x"; }'
 
+# A setting that works today but breaks later: a warning naming the fix.
+# (sops-nix's option, declared here as sops-nix declares it.)
+if evaluate "host = ./hosts/openclaw-lxc; extra = [ ({ lib, ... }: { options.sops.defaultSymlinkPath = lib.mkOption { type = lib.types.str; default = \"/run/secrets\"; }; }) ];" \
+  >"$WORK/warn.json" 2>"$WORK/warn.err" &&
+  jq -r '.warnings[]' "$WORK/warn.json" | grep -qF 'set services.openclaw.secrets.dir = "/run/openclaw/secrets"'; then
+  echo "ok: secrets.dir inside sops-nix's /run/secrets -> warned"
+else
+  fail "secrets.dir inside sops-nix's /run/secrets: no warning: $(cat "$WORK/warn.err") $(jq -c .warnings "$WORK/warn.json" 2>/dev/null)"
+fi
+
 [ "$fails" -eq 0 ] || { echo "eval-module-offline: $fails failure(s)" >&2; exit 1; }
 echo "eval-module-offline: ok"

@@ -7,6 +7,7 @@
 # Hardening follows nixpkgs' openbao server unit, tightened where the agent allows.
 {
   config,
+  options,
   lib,
   pkgs,
   ...
@@ -68,6 +69,12 @@ in
       }
 
       (lib.mkIf useAgent {
+        # sops-nix points /run/secrets at a fresh directory on every activation: a directory
+        # made inside it for the agent would vanish with the next switch.
+        warnings = lib.optional (
+          options ? sops && lib.hasPrefix "${config.sops.defaultSymlinkPath}/" "${secretsDir}/"
+        ) "services.openclaw.secrets.dir = \"${secretsDir}\" is inside sops-nix's ${config.sops.defaultSymlinkPath}, which sops-nix replaces on every activation; set services.openclaw.secrets.dir = \"/run/openclaw/secrets\".";
+
         assertions = [
           {
             assertion = lib.hasPrefix "/etc/" agentDir;
