@@ -71,7 +71,8 @@
     };
 
     egress = {
-      scope = "host";
+      # The whole host (the LXC shares the Proxmox host's clock, so no NTP is needed).
+      scope = lib.mkDefault "host";
       dns_resolvers = [ "10.0.3.1" ];
       allow = [
         {
