@@ -233,16 +233,23 @@ fn gateway(
     // token is presented (a right one is answered at once).
     let slow = timeout + WRONG_TOKEN_PENALTY_MAX;
     let w = gw.auth.wrong_token.then_some(&wrong);
+    // A missing token is a failed attempt too: it waits out the same penalty. While the
+    // gateway is still starting, an attempt that gets no answer is not yet a verdict.
+    let starting = state == GatewayState::Starting;
     let (first, second) = std::thread::scope(|s| {
-        let hm = s.spawn(|| http_auth("http_auth_missing", t, None, false, timeout));
-        let wm = s.spawn(|| ws_auth("ws_auth_missing", t, None, false, timeout));
-        let ht = tok.map(|k| s.spawn(move || http_auth("http_auth_token", t, Some(k), true, slow)));
+        let hm = s.spawn(|| http_auth("http_auth_missing", t, None, false, slow, starting));
+        let wm = s.spawn(|| ws_auth("ws_auth_missing", t, None, false, slow, starting));
+        let ht = tok.map(|k| {
+            s.spawn(move || http_auth("http_auth_token", t, Some(k), true, slow, starting))
+        });
         let ht = ht.map(join);
-        let hw = w.map(|w| s.spawn(move || http_auth("http_auth_wrong", t, Some(w), false, slow)));
+        let hw = w.map(|w| {
+            s.spawn(move || http_auth("http_auth_wrong", t, Some(w), false, slow, starting))
+        });
         // The WebSocket pair in one thread: its success resets the history again.
         let ws_pair = s.spawn(move || {
-            let wt = tok.map(|k| ws_auth("ws_auth_token", t, Some(k), true, slow));
-            let ww = w.map(|w| ws_auth("ws_auth_wrong", t, Some(w), false, slow));
+            let wt = tok.map(|k| ws_auth("ws_auth_token", t, Some(k), true, slow, starting));
+            let ww = w.map(|w| ws_auth("ws_auth_wrong", t, Some(w), false, slow, starting));
             (wt, ww)
         });
         let (wt, ww) = ws_pair.join().unwrap_or((None, None));
@@ -327,6 +334,7 @@ fn http_auth(
     token: Option<&Token>,
     expect_accept: bool,
     timeout: Duration,
+    gateway_starting: bool,
 ) -> (Check, bool) {
     let what = format!("POST {PROTECTED_PATH} {}", who(token, expect_accept));
     let r = match http::request(
@@ -340,8 +348,8 @@ fn http_auth(
         Ok(r) => r,
         Err(e) => {
             return (
-                Check::new(name, Status::Critical, format!("{what}: {e}")),
-                false,
+                Check::new(name, unanswered(gateway_starting), format!("{what}: {e}")),
+                gateway_starting,
             )
         }
     };
@@ -373,12 +381,14 @@ fn ws_auth(
     token: Option<&Token>,
     expect_accept: bool,
     timeout: Duration,
+    gateway_starting: bool,
 ) -> (Check, bool) {
     let what = format!("WebSocket connect {}", who(token, expect_accept));
     let out = ws::connect_check(t, token, timeout);
     let status = match (&out, expect_accept) {
         (WsOutcome::Accepted { .. }, true) | (WsOutcome::Rejected { .. }, false) => Status::Ok,
         (WsOutcome::Starting { .. }, _) => Status::Warning,
+        (WsOutcome::Failed(_), _) => unanswered(gateway_starting),
         _ => Status::Critical,
     };
     let note = match (&out, expect_accept) {
@@ -393,7 +403,21 @@ fn ws_auth(
         }
         _ => None,
     };
-    (c, matches!(out, WsOutcome::Starting { .. }))
+    let no_answer_yet = gateway_starting && matches!(out, WsOutcome::Failed(_));
+    (
+        c,
+        no_answer_yet || matches!(out, WsOutcome::Starting { .. }),
+    )
+}
+
+/// An auth attempt that got no answer at all: critical on a running gateway, a warning while
+/// it is still starting (its readiness already says so). An answer is always judged.
+fn unanswered(gateway_starting: bool) -> Status {
+    if gateway_starting {
+        Status::Warning
+    } else {
+        Status::Critical
+    }
 }
 
 fn cert_check(name: &str, info: &cert::CertInfo, cfg: &Config) -> Check {
