@@ -170,6 +170,26 @@ expect_failure "a port out of range" "services.openclaw.gateway.port" \
 expect_failure "a misspelt spec field" "services.openclaw.gateway.tokn" \
   '{ services.openclaw.gateway.tokn = "x"; }'
 
+# `settings` (RFC 42, OpenClaw's own JSON) reaches openclaw.json through the generator, which
+# checks it against OpenClaw's schema: a valid key lands, one 2026.9.6 rejects fails the build.
+settings_case() { # description settings-nix -> render exit status; openclaw.json in $WORK/settings
+  rm -rf "$WORK/settings"
+  evaluate "host = ./hosts/openclaw-lxc; extra = [ { services.openclaw.settings = $1; } ];" >"$WORK/settings.json" &&
+    jq '.result.spec' "$WORK/settings.json" >"$WORK/settings.spec.json" &&
+    "$RENDER" render "$WORK/settings.spec.json" --out "$WORK/settings" >"$WORK/settings.log" 2>&1
+}
+if settings_case '{ logging.level = "debug"; }' &&
+  [ "$(jq -r '.logging.level' "$WORK/settings/openclaw.json")" = debug ]; then
+  echo "ok: settings.logging.level reaches openclaw.json"
+else
+  fail "settings.logging.level did not reach openclaw.json: $(cat "$WORK/settings.log" 2>/dev/null)"
+fi
+if ! settings_case '{ metrics.enabled = true; }' && grep -q "settings.metrics: OpenClaw" "$WORK/settings.log"; then
+  echo "ok: settings.metrics (rejected by OpenClaw 2026.9.6) -> the build fails naming settings"
+else
+  fail "settings.metrics was not refused by the generator: $(cat "$WORK/settings.log" 2>/dev/null)"
+fi
+
 # A setting that works today but breaks later: a warning naming the fix.
 # (sops-nix's option, declared here as sops-nix declares it.)
 if evaluate "host = ./hosts/openclaw-lxc; extra = [ ({ lib, ... }: { options.sops.defaultSymlinkPath = lib.mkOption { type = lib.types.str; default = \"/run/secrets\"; }; }) ];" \

@@ -29,20 +29,47 @@ fn schema() -> &'static serde_json::Value {
 /// exact for this config, because `properties` only ever constrains keys that are present
 /// (`required` and `additionalProperties` are kept as they are).
 pub fn validate(config: &serde_json::Value) -> Result<(), String> {
-    let pruned = prune(schema(), config);
-    let validator = jsonschema::draft7::options()
-        .with_pattern_options(jsonschema::PatternOptions::fancy_regex())
-        .build(&pruned)
-        .expect("embedded OpenClaw schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(config)
-        .map(|e| format!("  - at '{}': {}", e.instance_path, e))
+    let errors: Vec<String> = rejections(config)
+        .iter()
+        .map(|r| format!("  - at '{}': {}", r.pointer, r.message))
         .collect();
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors.join("\n"))
     }
+}
+
+/// One place where OpenClaw's schema rejects a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// JSON pointer of the rejected value (`""` for the top level).
+    pub pointer: String,
+    /// Keys the schema does not allow there (an `additionalProperties` refusal), if any.
+    pub unexpected: Vec<String>,
+    pub message: String,
+}
+
+/// Every rejection of `config` by the embedded schema (empty: valid).
+pub fn rejections(config: &serde_json::Value) -> Vec<Rejection> {
+    let pruned = prune(schema(), config);
+    let validator = jsonschema::draft7::options()
+        .with_pattern_options(jsonschema::PatternOptions::fancy_regex())
+        .build(&pruned)
+        .expect("embedded OpenClaw schema compiles");
+    validator
+        .iter_errors(config)
+        .map(|e| Rejection {
+            pointer: e.instance_path.to_string(),
+            unexpected: match &e.kind {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    unexpected.clone()
+                }
+                _ => Vec::new(),
+            },
+            message: e.to_string(),
+        })
+        .collect()
 }
 
 /// A copy of `schema` whose `properties` hold only the keys `instance` has, recursively:

@@ -157,6 +157,10 @@ const CASES: &[Case] = &[
     (LXC, &[("hardening.log_file", "\"/tmp/openclaw/openclaw.log\"")], "hardening.log_file"),
     (LXC, &[("settings", "{ gateway = { auth = { mode = \"none\" } } }")], "settings.gateway"),
     (LXC, &[("settings", "{ channels = { telegram = { botToken = \"123456789:AAHk9aQ-abcdefghijklmnopqrstuvwxyz0\" } } }")], "settings.channels.telegram.botToken"),
+    // Keys OpenClaw 2026.9.6's own schema rejects, written through `settings`.
+    (LXC, &[("settings", "{ metrics = { enabled = true } }")], "settings.metrics:"),
+    (LXC, &[("settings", "{ gateway = { reload = { mode = \"hot\" } } }")], "settings.gateway.reload.mode:"),
+    (LXC, &[("settings", "{ agents = { defaults = { maxTokens = 4096 } } }")], "settings.agents.defaults.maxTokens:"),
     (AGENTS, &[("cron[0].schedule", "\"0 8 * *\"")], "cron[0].schedule"),
     (AGENTS, &[("cron[1].schedule", "\"0 25 * * 5\"")], "cron[1].schedule"),
     (AGENTS, &[("cron[2].agent", "\"ghost\"")], "cron[2].agent"),

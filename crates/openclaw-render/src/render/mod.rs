@@ -63,6 +63,70 @@ impl Artifact {
     }
 }
 
+/// When OpenClaw's schema rejects the config only because of `settings` (the generator's own
+/// output passes), the rejections as spec problems: `settings.<path>` and the fix.
+fn settings_problems(spec: &Spec) -> Option<Vec<crate::error::Problem>> {
+    if spec.settings.is_empty() {
+        return None;
+    }
+    let mut own = spec.clone();
+    own.settings.clear();
+    if crate::openclaw_schema::validate(&openclaw_json::render(&own)).is_err() {
+        return None;
+    }
+    let settings = serde_json::Value::Object(spec.settings.clone());
+    let rejected = crate::openclaw_schema::rejections(&openclaw_json::render(spec));
+    let problems = rejected
+        .iter()
+        .flat_map(|r| {
+            let base: Vec<String> = r
+                .pointer
+                .split('/')
+                .skip(1)
+                .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                .collect();
+            let paths: Vec<Vec<String>> = if r.unexpected.is_empty() {
+                vec![base]
+            } else {
+                r.unexpected
+                    .iter()
+                    .map(|k| base.iter().cloned().chain([k.clone()]).collect())
+                    .collect()
+            };
+            paths.into_iter().map(move |p| (p, r.message.clone()))
+        })
+        .map(|(path, message)| {
+            // Name the key the user wrote: the longest prefix that is in `settings`.
+            let mut at = &settings;
+            let mut named = Vec::new();
+            for seg in &path {
+                match at.get(seg.as_str()) {
+                    Some(v) => {
+                        named.push(seg.as_str());
+                        at = v;
+                    }
+                    None => break,
+                }
+            }
+            let field = if named.is_empty() {
+                "settings".to_string()
+            } else {
+                format!("settings.{}", named.join("."))
+            };
+            crate::error::Problem {
+                field,
+                message: format!(
+                    "OpenClaw {} rejects it: {message}",
+                    crate::openclaw_schema::OPENCLAW_VERSION
+                ),
+                fix: "remove or correct it; `openclaw config schema` prints the keys this version takes"
+                    .into(),
+            }
+        })
+        .collect();
+    Some(problems)
+}
+
 /// The full set of artifacts for one spec, sorted by path (deterministic output).
 pub type Artifacts = Vec<Artifact>;
 
@@ -71,7 +135,11 @@ pub type Artifacts = Vec<Artifact>;
 pub fn render_all(spec: &Spec) -> Result<Artifacts, RenderError> {
     crate::validate::validate(spec)?;
     let openclaw_json = openclaw_json::render(spec);
-    crate::openclaw_schema::validate(&openclaw_json).map_err(RenderError::Schema)?;
+    if let Err(all) = crate::openclaw_schema::validate(&openclaw_json) {
+        return Err(settings_problems(spec)
+            .map(|p| RenderError::Invalid(crate::error::Invalid(p)))
+            .unwrap_or(RenderError::Schema(all)));
+    }
 
     let mut artifacts = vec![openclaw_json::artifact(spec, &openclaw_json)];
     artifacts.extend(bao_agent::render(spec));
