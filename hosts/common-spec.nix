@@ -71,8 +71,10 @@
     };
 
     egress = {
-      # The whole host (the LXC shares the Proxmox host's clock, so no NTP is needed).
-      scope = lib.mkDefault "host";
+      # The gateway's user and its container bridge, deny-by-default. Not every process of
+      # the host: NTP, nix-daemon and the one-time `openclaw plugins install` of @openclaw/matrix
+      # (openclaw-plugins.service) need their own ways out.
+      scope = "service";
       dns_resolvers = [ "10.0.3.1" ];
       allow = [
         {

@@ -1,12 +1,11 @@
-# An offline OpenClaw gateway image built by Nix (no registry, no network at run time): the
-# gateway, the Node it runs on (also `node` for the container's health check) and the plugins it
-# needs (the Matrix channel is a separate npm package: without it the gateway tries
-# `npm install` at every start).
+# An offline OpenClaw gateway image built by Nix (no registry at run time): the gateway and the
+# Node it runs on (also `node` for the container's health check), plus any `plugins` you add for
+# `paths.plugins_dir`. Channel plugins such as @openclaw/matrix are installed into the state
+# directory instead (see modules/openclaw/plugins.nix).
 #
-# `gateway` is any derivation with `bin/openclaw`; the flake's `packages.<system>.openclaw-gateway`
-# (OpenClaw 2026.9.6 + Matrix, the lab's pins) is the default in `packages.<system>.gateway-image`.
-# Its `pluginsDir` is carried on the image as `openclawPluginsDir`: the NixOS module uses it as
-# the default `paths.plugins_dir`. Use the result as `services.openclaw.image`.
+# `gateway` is any derivation with `bin/openclaw` and a `version`; the flake's
+# `packages.<system>.openclaw-gateway` (OpenClaw 2026.9.6, the lab's pins) is the default in
+# `packages.<system>.gateway-image`. Use the result as `services.openclaw.image`.
 {
   pkgs,
   gateway,
@@ -43,4 +42,6 @@ let
     };
   };
 in
-image // pkgs.lib.optionalAttrs (gateway ? pluginsDir) { openclawPluginsDir = gateway.pluginsDir; }
+# The gateway package rides along: the NixOS module runs its `openclaw plugins install` on the
+# host for the official plugins the spec needs.
+image // { openclawGateway = gateway; }

@@ -117,6 +117,13 @@ for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token; 
     systemd-analyze security --offline=true --threshold=30 "$f" >/dev/null 2>&1 ||
       fail "$host: $u is exposed ($score > 3.0): systemd-analyze security --offline=true shows which settings"
   done
+  # Matrix needs the official plugin installed the way OpenClaw trusts it (checked by hand
+  # against OpenClaw 2026.9.6: `plugins install ... --pin [--force]` -> trust trusted-official).
+  if [ "$(jq '.result.spec.channels.matrix != null' "$out")" = true ]; then
+    grep -qE '^ExecStart=.*/bin/openclaw plugins install @openclaw/matrix@2026\.9\.6 --pin --force$' \
+      "$WORK/$host.units/openclaw-plugins.service" 2>/dev/null ||
+      fail "$host: channels.matrix without openclaw-plugins.service installing @openclaw/matrix@2026.9.6"
+  fi
   [ "$fails" -eq "$fails_before" ] || continue
   printf '   %s: systemd-analyze security %s\n' "$host" "$(IFS=,; echo "${scores[*]}")"
   echo "ok: $host: assertions hold, spec renders ($(find "$WORK/$host.rendered" -type f | wc -l) files), $(jq '.result.renderedRefs | length' "$out") artifact refs exist, quadlet accepts $(jq '.result.quadlet | length' "$out") files"

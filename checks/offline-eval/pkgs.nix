@@ -57,7 +57,10 @@ in
   gateway-image =
     fake "docker-image-openclaw-gateway.tar.gz" { }
     // {
-      openclawPluginsDir = "${fake "openclaw-homelab-openclaw-matrix-node-modules" { }}/node_modules/@openclaw/matrix";
+      openclawGateway = fake "openclaw-gateway-2026.9.6" {
+        version = "2026.9.6";
+        meta.mainProgram = "openclaw";
+      };
     };
   openclaw-lab = package "openclaw-lab" "openclaw-lab";
   openclaw-render = package "openclaw-render" "openclaw-render";

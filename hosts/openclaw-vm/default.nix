@@ -43,10 +43,6 @@
       primary = lib.mkForce "qwen3-30b";
       fallbacks = lib.mkForce [ ];
     };
-    # A VM keeps its own clock (NTP) and may fetch its updates: filter the gateway's user and
-    # its container bridge (deny-by-default either way), not every process of this host. The
-    # LXC example filters the whole host.
-    egress.scope = "service";
     egress.allow = [
       {
         name = "local-llm";

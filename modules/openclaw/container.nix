@@ -41,10 +41,6 @@ in
   config = lib.mkIf cfg.enable {
     services.openclaw = {
       egress.container_interfaces = lib.mkDefault [ bridge ];
-      # A Nix-built image (lib.gatewayImage) knows where its plugins are.
-      paths.plugins_dir = lib.mkIf (cfg.image ? openclawPluginsDir) (
-        lib.mkDefault cfg.image.openclawPluginsDir
-      );
     };
 
     environment.etc = lib.mkIf (lib.hasPrefix "/etc/" cfg.paths.config) {

@@ -77,6 +77,7 @@ in
     ./cert.nix
     ./proxy.nix
     ./observability.nix
+    ./plugins.nix
   ];
 
   config = lib.mkIf cfg.enable {

@@ -802,7 +802,7 @@ in
     plugins_dir = mkOption {
       type = types.nullOr (types.str);
       default = null;
-      description = "External plugins shipped with the deployment (`@openclaw/matrix`, the diagnostics plugins), loaded through `plugins.load.paths`. Without it OpenClaw tries to download a configured but missing plugin at every start, which the egress policy blocks.";
+      description = "Plugins shipped with the deployment (the ClawHub diagnostics plugins), loaded through `plugins.load.paths`. Not `@openclaw/matrix`: a copy loaded from here is not trusted with channel state; install it with `openclaw plugins install @openclaw/matrix@2026.9.6 --pin`.";
     };
   };
   settings = mkOption {

@@ -1026,18 +1026,18 @@ fn paths(spec: &Spec, r: &mut Report) {
             r.add(f, format!("'{v}' is relative"), "use an absolute path");
         }
     }
-    let external = crate::render::openclaw_json::external_plugins(spec);
-    match &p.plugins_dir {
-        None if !external.is_empty() => r.add(
-            "paths.plugins_dir",
-            format!(
-                "the config needs plugin(s) OpenClaw does not bundle ({}); without them it tries to download them at every start, which the egress policy blocks",
-                external.join(", ")
-            ),
-            "install them (e.g. `npm install --ignore-scripts @openclaw/matrix@2026.9.6`) into a directory and set paths.plugins_dir to it",
-        ),
-        Some(d) if !d.starts_with('/') => r.add("paths.plugins_dir", format!("'{d}' is relative"), "use an absolute path"),
-        _ => {}
+    // External channel plugins (@openclaw/matrix) are not required here: OpenClaw 2026.9.6
+    // grants its durable channel state only to an official install recorded in the state
+    // directory (`openclaw plugins install @openclaw/matrix@<version> --pin`); a copy loaded
+    // from `paths.plugins_dir` loads but its channel refuses to start.
+    if let Some(d) = &p.plugins_dir {
+        if !d.starts_with('/') {
+            r.add(
+                "paths.plugins_dir",
+                format!("'{d}' is relative"),
+                "use an absolute path",
+            );
+        }
     }
     if p.service_user == "root" || !is_slug(&p.service_user, &['-', '_']) {
         r.add(

@@ -151,7 +151,6 @@ const CASES: &[Case] = &[
     (LXC, &[("container.volumes", "[\"/run/podman/podman.sock:/var/run/docker.sock\"]")], "container.volumes[0]"),
     (LXC, &[("container.volumes", "[\"data:/data\"]")], "container.volumes[0]"),
     (LXC, &[("paths.service_user", "\"root\"")], "paths.service_user"),
-    (LXC, &[("paths.plugins_dir", "-")], "paths.plugins_dir"),
     (LXC, &[("paths.plugins_dir", "\"plugins\"")], "paths.plugins_dir"),
     (LXC, &[("paths.openclaw_bin", "\"openclaw\"")], "paths.openclaw_bin"),
     (LXC, &[("hardening.log_file", "\"/tmp/openclaw/openclaw.log\"")], "hardening.log_file"),

@@ -121,7 +121,7 @@ fn embedded_and_real_validator_agree_on_keys_guides_use_but_this_version_rejects
     }
 }
 
-/// The Matrix plugin's state in `openclaw plugins list`, run with no network at all (a fresh
+/// The Matrix entry of `openclaw plugins list --json`, run with no network at all (a fresh
 /// network namespace), as the gateway starts behind the egress policy.
 fn matrix_plugin_offline(config: &serde_json::Value) -> serde_json::Value {
     let home = tempfile::tempdir().unwrap();
@@ -147,23 +147,21 @@ fn matrix_plugin_offline(config: &serde_json::Value) -> serde_json::Value {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    let plugins = list
-        .get("plugins")
-        .unwrap_or(&list)
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let plugins = list.get("plugins").unwrap_or(&list).as_array().cloned();
     plugins
         .into_iter()
+        .flatten()
         .find(|p| p["id"] == "matrix")
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// `paths.plugins_dir` pointing at the plugin's npm package directory (what the Nix-built image
-/// ships, and the module mounts) loads the Matrix channel from there without the network: the
-/// gateway never tries to download it. The same spec without the directory leaves it unloaded.
+/// Why the generator no longer routes @openclaw/matrix through `paths.plugins_dir`: OpenClaw
+/// 2026.9.6 loads a copy from `plugins.load.paths` but does not trust it with channel state
+/// (the Matrix channel then exits with "openKeyedStore is only available for trusted
+/// plugins"). Only an official install recorded in the state directory is trusted. If a
+/// later OpenClaw trusts such copies, this fails and the simpler path can come back.
 #[test]
-fn matrix_plugin_in_plugins_dir_loads_without_network() {
+fn a_matrix_plugin_from_plugins_dir_is_loaded_but_not_trusted() {
     let plugin = support::component(
         "OPENCLAW_MATRIX_PLUGIN_DIR",
         "openclaw-matrix/node_modules/@openclaw/matrix",
@@ -171,18 +169,12 @@ fn matrix_plugin_in_plugins_dir_loads_without_network() {
     let mut spec = Spec::from_path(&support::example("lxc-homelab.toml")).unwrap();
     spec.paths.plugins_dir = Some(plugin.display().to_string());
     let matrix = matrix_plugin_offline(&openclaw_json(&spec));
-    assert_eq!(matrix["status"], "loaded", "{matrix}");
-    assert_eq!(matrix["origin"], "config", "{matrix}");
-    assert_eq!(
-        matrix["rootDir"].as_str().map(std::path::PathBuf::from),
-        Some(plugin.clone()),
-        "{matrix}"
-    );
-
-    let missing = tempfile::tempdir().unwrap();
-    spec.paths.plugins_dir = Some(missing.path().join("plugins").display().to_string());
-    let matrix = matrix_plugin_offline(&openclaw_json(&spec));
-    assert_ne!(matrix["status"], "loaded", "{matrix}");
+    let text = matrix.to_string();
+    assert_eq!(matrix["status"], "loaded", "{text}");
+    assert_eq!(matrix["origin"], "config", "{text}");
+    let reason = matrix["trust"]["reason"].as_str().unwrap_or("");
+    assert!(!reason.is_empty(), "no trust decision: {text}");
+    assert_ne!(reason, "trusted-official", "{text}");
 }
 
 /// Specs built from random combinations of the features the seeds use.

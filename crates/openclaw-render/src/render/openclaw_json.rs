@@ -380,6 +380,14 @@ fn channels(spec: &Spec) -> Map<String, Value> {
         m.insert("userId".into(), json!(mx.user_id));
         m.insert("accessToken".into(), secret_ref(spec, &mx.access_token));
         m.insert("encryption".into(), json!(mx.encryption));
+        // OpenClaw refuses private/LAN homeservers (SSRF guard) unless told; the spec already
+        // says so where its egress rule for the homeserver has allow_private.
+        if homeserver_is_private(spec, &mx.homeserver) {
+            m.insert(
+                "network".into(),
+                json!({ "dangerouslyAllowPrivateNetwork": true }),
+            );
+        }
         m.insert(
             "dm".into(),
             json!({ "enabled": mx.dm_policy != DmPolicy::Disabled, "policy": dm_policy(mx.dm_policy), "allowFrom": mx.allow_from }),
@@ -448,11 +456,30 @@ pub fn required_plugins(spec: &Spec) -> Vec<&'static str> {
 }
 
 /// Required plugins that OpenClaw does not bundle: the deployment must ship them.
-pub fn external_plugins(spec: &Spec) -> Vec<&'static str> {
-    required_plugins(spec)
-        .into_iter()
-        .filter(|p| *p != "telegram")
-        .collect()
+/// Whether the homeserver is a private/LAN target: a loopback or private address, or a host
+/// name the egress policy lets through only by `allow_private`.
+fn homeserver_is_private(spec: &Spec, url: &str) -> bool {
+    let Some(u) = crate::validate::parse_url(url) else {
+        return false;
+    };
+    match u.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            ip.is_loopback()
+                || crate::net::blocked_range_of(
+                    &crate::spec::Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 })
+                        .expect("host prefix"),
+                )
+                .is_some()
+        }
+        Err(_) => {
+            u.host == "localhost"
+                || spec
+                    .egress
+                    .allow
+                    .iter()
+                    .any(|a| a.allow_private && a.hosts.iter().any(|h| h == &u.host))
+        }
+    }
 }
 
 fn plugins(spec: &Spec) -> Value {
@@ -531,5 +558,31 @@ pub fn merge(base: &mut Value, over: &Value) {
             }
         }
         (b, o) => *b = o.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> Spec {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        Spec::from_path(&dir.join(name)).unwrap()
+    }
+
+    /// A LAN homeserver (its egress rule says allow_private) is let through OpenClaw's SSRF
+    /// guard; a public one, or one given as a public address, is not.
+    #[test]
+    fn only_private_homeservers_get_the_private_network_opt_in() {
+        let flag = |spec: &Spec| render(spec)["channels"]["matrix"]["network"].clone();
+        let lan = example("lxc-homelab.toml");
+        assert_eq!(flag(&lan)["dangerouslyAllowPrivateNetwork"], true);
+        let public = example("vps-agents-cron.toml");
+        assert!(flag(&public).is_null(), "{}", flag(&public));
+        let mut by_ip = example("lxc-homelab.toml");
+        by_ip.channels.matrix.as_mut().unwrap().homeserver = "https://10.0.3.11".into();
+        assert_eq!(flag(&by_ip)["dangerouslyAllowPrivateNetwork"], true);
+        by_ip.channels.matrix.as_mut().unwrap().homeserver = "https://203.0.113.7".into();
+        assert!(flag(&by_ip).is_null());
     }
 }

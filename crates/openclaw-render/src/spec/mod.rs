@@ -722,9 +722,9 @@ pub struct Paths {
     /// Agent config and templates as installed on the host.
     #[serde(default = "defaults::agent_dir")]
     pub agent_dir: String,
-    /// External plugins shipped with the deployment (`@openclaw/matrix`, the diagnostics
-    /// plugins), loaded through `plugins.load.paths`. Without it OpenClaw tries to download a
-    /// configured but missing plugin at every start, which the egress policy blocks.
+    /// Plugins shipped with the deployment (the ClawHub diagnostics plugins), loaded through
+    /// `plugins.load.paths`. Not `@openclaw/matrix`: a copy loaded from here is not trusted with
+    /// channel state; install it with `openclaw plugins install @openclaw/matrix@2026.9.6 --pin`.
     #[serde(default)]
     pub plugins_dir: Option<String>,
 }
