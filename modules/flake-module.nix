@@ -1,6 +1,6 @@
 # The module the flake exports as `nixosModules.default`: `services.openclaw` plus quadlet-nix's
 # module, with this flake's builds as package defaults. On x86_64-linux the gateway image
-# defaults to the Nix-built one (OpenClaw 2026.9.6 + Matrix, the lab's pins): no registry, and a
+# defaults to the Nix-built one (OpenClaw 2026.9.6, the lab's pins): no registry, and a
 # rollback brings the previous image back. Set `services.openclaw.image = null` and
 # `container.image` to a digest to run a registry image instead.
 {

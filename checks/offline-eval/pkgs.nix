@@ -69,6 +69,7 @@ in
   step-cli = package "step-cli-0.28.6" "step";
   nftables = package "nftables-1.1.1" "nft";
   coreutils = package "coreutils-9.7" "coreutils";
+  findutils = package "findutils-4.10.0" "find";
   util-linux = package "util-linux-2.41" "setpriv";
   curl = package "curl-8.13.0" "curl";
   podman = package "podman-5.4.1" "podman";

@@ -39,9 +39,7 @@ let
 in
 {
   config = lib.mkIf cfg.enable {
-    services.openclaw = {
-      egress.container_interfaces = lib.mkDefault [ bridge ];
-    };
+    services.openclaw.egress.container_interfaces = lib.mkDefault [ bridge ];
 
     environment.etc = lib.mkIf (lib.hasPrefix "/etc/" cfg.paths.config) {
       ${lib.removePrefix "/etc/" cfg.paths.config}.source = "${cfg.rendered}/openclaw.json";
@@ -85,8 +83,8 @@ in
           "${stateDir}:${stateDir}:rw"
           "${healthCheck}:/run/openclaw-health:ro"
         ]
-        # Read-only, as the generator's quadlet unit mounts it. A store path (the Nix-built
-        # image's plugins) is in this system's closure through this line.
+        # Read-only, as the generator's quadlet unit mounts it (the ClawHub diagnostics plugins;
+        # channel plugins are installed into the state dir, see plugins.nix).
         ++ lib.optional (pluginsDir != null) "${pluginsDir}:${pluginsDir}:ro"
         ++ c.volumes;
         environments = {

@@ -70,7 +70,13 @@ in
               # --force replaces the previous version's copy after an upgrade.
               ExecStart = map (p: "${lib.getExe gateway} plugins install ${p}@${gateway.version} --pin --force") wanted;
               ExecStartPre = "${pkgs.coreutils}/bin/install -m 0600 ${scratchConfig} /run/openclaw-plugins/openclaw.json";
-              ExecStartPost = "${pkgs.coreutils}/bin/touch ${marker}";
+              ExecStartPost = [
+                # The install runs as root and creates the state database root-only: everything
+                # but the plugin code (npm/, root's, as OpenClaw expects) goes back to the
+                # gateway's user (checked: the gateway as uid 1000 then answers on Matrix).
+                "${pkgs.findutils}/bin/find ${stateDir} -mindepth 1 -maxdepth 1 ! -name npm -exec ${pkgs.coreutils}/bin/chown -R ${cfg.container.user} {} +"
+                "${pkgs.coreutils}/bin/touch ${marker}"
+              ];
               RuntimeDirectory = "openclaw-plugins";
               RuntimeDirectoryMode = "0700";
               ReadWritePaths = [ stateDir ];
