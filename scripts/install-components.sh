@@ -247,7 +247,7 @@ install_matrix() { run_logged openclaw-matrix npm_ci_into openclaw-matrix "$CACH
 MATRIX_STATE=$CACHE/openclaw-matrix-state
 check_matrixstate() {
   [ "$(cat "$MATRIX_STATE/.version" 2>/dev/null)" = "$MATRIX_PLUGIN_VERSION" ] &&
-    [ -f "$MATRIX_STATE/state/openclaw.sqlite" ]
+    [ -f "$MATRIX_STATE/state/openclaw.sqlite" ] && [ "$(stat -c %a "$MATRIX_STATE")" = 755 ]
 }
 trusted_matrix_install() {
   rm -rf "$MATRIX_STATE" && mkdir -p "$MATRIX_STATE/home"
@@ -255,6 +255,9 @@ trusted_matrix_install() {
   PATH="$NODE_BIN_DIR:$PATH" HOME=$MATRIX_STATE/home OPENCLAW_STATE_DIR=$MATRIX_STATE \
     OPENCLAW_CONFIG_PATH=$MATRIX_STATE/openclaw.json \
     "$OPENCLAW_BIN" plugins install "@openclaw/matrix@$MATRIX_PLUGIN_VERSION" --pin
+  # OpenClaw makes its state dir 0700; the plugin code under npm/ must be readable by the
+  # unprivileged gateway of the tests (state/, the database, stays root's 0700).
+  chmod 0755 "$MATRIX_STATE"
   echo "$MATRIX_PLUGIN_VERSION" >"$MATRIX_STATE/.version"
 }
 install_matrixstate() {

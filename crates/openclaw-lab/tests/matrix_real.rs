@@ -15,6 +15,8 @@ use openclaw_render::{render_all, Spec};
 use serde_json::{json, Value};
 
 const SERVER: &str = "olab.test";
+/// The unprivileged uid:gid the gateway runs as (nobody:nogroup).
+const GATEWAY_IDS: &str = "65534:65534";
 
 fn cache() -> PathBuf {
     std::env::var_os("OPENCLAW_HOMELAB_CACHE")
@@ -60,13 +62,27 @@ fn spawn(name: &'static str, cmd: &mut Command, log: &Path) -> Proc {
 }
 
 /// Polls `f` every 500 ms until it returns Some, at most `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+fn wait_for<T>(what: &str, limit: Duration, f: impl FnMut() -> Option<T>) -> T {
+    wait_showing(what, limit, f, String::new)
+}
+
+/// `wait_for`, with `context()` (a log) in the failure message.
+fn wait_showing<T>(
+    what: &str,
+    limit: Duration,
+    mut f: impl FnMut() -> Option<T>,
+    context: impl Fn() -> String,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < limit, "{what}: nothing after {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "{what}: nothing after {limit:?}\n{}",
+            context()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -369,8 +385,10 @@ config = "{config}"
     );
     std::fs::write(d.join("openclaw.json"), config).unwrap();
 
-    // The trusted install record (scripts/install-components.sh made it with
-    // `openclaw plugins install @openclaw/matrix@2026.9.6 --pin`).
+    // The trusted install record (scripts/install-components.sh made it, as root, with
+    // `openclaw plugins install @openclaw/matrix@2026.9.6 --pin`). As in a deployment, the
+    // gateway runs unprivileged: the state (all but the root-owned plugin code, which stays
+    // in the install's npm/) and the secret files belong to its uid.
     let installed = std::env::var_os("OPENCLAW_MATRIX_STATE")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache().join("openclaw-matrix-state"));
@@ -386,6 +404,15 @@ config = "{config}"
         "copy the install record from {}",
         installed.display()
     );
+    let chown = Command::new("chown")
+        .args(["-R", GATEWAY_IDS])
+        .arg(&state)
+        .arg(&secrets)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    // Let the gateway's uid through the test's own (root, 0700) directory.
+    std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
     let node_dir = std::env::var_os("OPENCLAW_NODE_BIN_DIR")
         .map(PathBuf::from)
@@ -396,7 +423,14 @@ config = "{config}"
     let gateway_log = d.join("gateway.log");
     let _gateway = spawn(
         "gateway",
-        Command::new(openclaw)
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={}", GATEWAY_IDS.split(':').next().unwrap()),
+                &format!("--regid={}", GATEWAY_IDS.split(':').nth(1).unwrap()),
+                "--clear-groups",
+                "--",
+            ])
+            .arg(openclaw)
             .args(["gateway", "run"])
             .env_clear()
             .env("PATH", format!("{}:/usr/bin:/bin", node_dir.display()))
@@ -406,7 +440,7 @@ config = "{config}"
         &gateway_log,
     );
     let log = || std::fs::read_to_string(&gateway_log).unwrap_or_default();
-    wait_for(
+    wait_showing(
         "the Matrix channel starts",
         Duration::from_secs(120),
         || {
@@ -419,6 +453,7 @@ config = "{config}"
                 .then_some(())
                 .filter(|_| l.contains("starting provider"))
         },
+        log,
     );
 
     // The stranger first, then the allowlisted user: by the time the answer to the second
