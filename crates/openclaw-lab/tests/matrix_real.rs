@@ -8,7 +8,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use openclaw_lab::fixtures::llm::REPLY;
 use openclaw_render::{render_all, Spec};
@@ -70,21 +70,11 @@ fn wait_for<T>(what: &str, limit: Duration, f: impl FnMut() -> Option<T>) -> T {
 fn wait_showing<T>(
     what: &str,
     limit: Duration,
-    mut f: impl FnMut() -> Option<T>,
+    f: impl FnMut() -> Option<T>,
     context: impl Fn() -> String,
 ) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "{what}: nothing after {limit:?}\n{}",
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    openclaw_lab::cmd::wait_for(limit, Duration::from_millis(500), f)
+        .unwrap_or_else(|| panic!("{what}: nothing after {limit:?}\n{}", context()))
 }
 
 /// A Matrix client-server API call with curl (bounded); returns the JSON answer. Header and
