@@ -91,7 +91,7 @@
           };
         };
 
-      # OpenClaw 2026.9.6 + Matrix from the lab's npm locks, and its image (Node's official
+      # OpenClaw 2026.9.6 from the lab's npm lock, and its image (Node's official
       # binary build exists for x86_64 only in our lock).
       gateway =
         pkgs:

@@ -503,7 +503,9 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
         st.state = "starting".into();
         st.main_pid = None;
         write_status(status_file, &st);
-        let env = match unit.resolved_env() {
+        // Credentials first, as systemd sets them up before anything runs; a failure is
+        // handled like an unreadable EnvironmentFile.
+        let env = match unit.load_credentials().and_then(|_| unit.resolved_env()) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("[{}] {e:#}", unit.name);
@@ -516,17 +518,6 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
                 continue;
             }
         };
-        if let Err(e) = unit.load_credentials() {
-            eprintln!("[{}] {e:#}", unit.name);
-            st.pre_failures += 1;
-            st.state = "pre-failed".into();
-            st.last_exit = Some("credentials".into());
-            write_status(status_file, &st);
-            if unit.restart == RestartPolicy::No || !pause(unit.restart_sec) {
-                break 'outer;
-            }
-            continue 'outer;
-        }
         for pre in &unit.exec_start_pre {
             let mut c = command_for(unit, pre, &env, path);
             let desc = pre.argv.join(" ");

@@ -278,11 +278,8 @@ fn dm_bot(base: &str, token: &str, text: &str) -> String {
 fn an_allowlisted_dm_gets_the_model_answer_and_a_stranger_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (hs, [bot, you, stranger]) = synapse(
-        &std::fs::create_dir_all(d.join("synapse"))
-            .map(|_| d.join("synapse"))
-            .unwrap(),
-    );
+    std::fs::create_dir_all(d.join("synapse")).unwrap();
+    let (hs, [bot, you, stranger]) = synapse(&d.join("synapse"));
 
     let llm_port = free_port();
     let _llm = spawn(

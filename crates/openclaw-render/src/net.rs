@@ -47,6 +47,12 @@ pub fn blocked_range_of(net: &Cidr) -> Option<(Cidr, &'static str)> {
     })
 }
 
+/// The built-in blocked range one address falls in (private, loopback, metadata, ...).
+pub fn blocked_range_of_addr(ip: std::net::IpAddr) -> Option<(Cidr, &'static str)> {
+    let host = Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 }).expect("host prefix");
+    blocked_range_of(&host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

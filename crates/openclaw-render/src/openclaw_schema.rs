@@ -29,15 +29,21 @@ fn schema() -> &'static serde_json::Value {
 /// exact for this config, because `properties` only ever constrains keys that are present
 /// (`required` and `additionalProperties` are kept as they are).
 pub fn validate(config: &serde_json::Value) -> Result<(), String> {
-    let errors: Vec<String> = rejections(config)
-        .iter()
-        .map(|r| format!("  - at '{}': {}", r.pointer, r.message))
-        .collect();
-    if errors.is_empty() {
+    let rejected = rejections(config);
+    if rejected.is_empty() {
         Ok(())
     } else {
-        Err(errors.join("\n"))
+        Err(describe(&rejected))
     }
+}
+
+/// Rejections as the lines of an error message.
+pub fn describe(rejected: &[Rejection]) -> String {
+    rejected
+        .iter()
+        .map(|r| format!("  - at '{}': {}", r.pointer, r.message))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One place where OpenClaw's schema rejects a config.

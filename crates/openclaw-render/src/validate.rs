@@ -798,10 +798,7 @@ fn endpoints_reachable(spec: &Spec, r: &mut Report) {
                     a.protocol == Protocol::Tcp && a.to.contains(ip) && a.ports.contains(&u.port)
                 }) || (e.allow_public_web
                     && matches!(u.port, 80 | 443)
-                    && net::blocked_range_of(
-                        &Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 }).expect("host prefix"),
-                    )
-                    .is_none())
+                    && net::blocked_range_of_addr(ip).is_none())
             }
             Err(_) if u.host == "localhost" => true,
             Err(_) => {

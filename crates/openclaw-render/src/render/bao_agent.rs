@@ -108,7 +108,12 @@ pub fn staging_dir(spec: &Spec) -> String {
 /// secret files: the owner, then `--file PATH:MIN`, `--env-file PATH` and `--env VAR:MIN`.
 /// The systemd renderer uses the same list for `ExecStartPre=`. Names and lengths only.
 pub fn secretcheck_args(spec: &Spec) -> Vec<String> {
-    let mut args = vec!["--owner".to_string(), spec.paths.service_user.clone()];
+    secretcheck_args_owned_by(spec, &spec.paths.service_user)
+}
+
+/// `secretcheck_args` with another owner (the container's uid for the quadlet unit).
+pub fn secretcheck_args_owned_by(spec: &Spec, owner: &str) -> Vec<String> {
+    let mut args = vec!["--owner".to_string(), owner.to_string()];
     for f in spec.rendered_secret_files() {
         match f.kind {
             SecretFileKind::Single => {

@@ -64,8 +64,11 @@ impl Artifact {
 }
 
 /// When OpenClaw's schema rejects the config only because of `settings` (the generator's own
-/// output passes), the rejections as spec problems: `settings.<path>` and the fix.
-fn settings_problems(spec: &Spec) -> Option<Vec<crate::error::Problem>> {
+/// output passes), the `rejected` places as spec problems: `settings.<path>` and the fix.
+fn settings_problems(
+    spec: &Spec,
+    rejected: &[crate::openclaw_schema::Rejection],
+) -> Option<Vec<crate::error::Problem>> {
     if spec.settings.is_empty() {
         return None;
     }
@@ -75,7 +78,6 @@ fn settings_problems(spec: &Spec) -> Option<Vec<crate::error::Problem>> {
         return None;
     }
     let settings = serde_json::Value::Object(spec.settings.clone());
-    let rejected = crate::openclaw_schema::rejections(&openclaw_json::render(spec));
     let problems = rejected
         .iter()
         .flat_map(|r| {
@@ -85,6 +87,7 @@ fn settings_problems(spec: &Spec) -> Option<Vec<crate::error::Problem>> {
                 .skip(1)
                 .map(|s| s.replace("~1", "/").replace("~0", "~"))
                 .collect();
+            // An additionalProperties refusal names the keys one level below the pointer.
             let paths: Vec<Vec<String>> = if r.unexpected.is_empty() {
                 vec![base]
             } else {
@@ -93,38 +96,39 @@ fn settings_problems(spec: &Spec) -> Option<Vec<crate::error::Problem>> {
                     .map(|k| base.iter().cloned().chain([k.clone()]).collect())
                     .collect()
             };
-            paths.into_iter().map(move |p| (p, r.message.clone()))
-        })
-        .map(|(path, message)| {
-            // Name the key the user wrote: the longest prefix that is in `settings`.
-            let mut at = &settings;
-            let mut named = Vec::new();
-            for seg in &path {
-                match at.get(seg.as_str()) {
-                    Some(v) => {
-                        named.push(seg.as_str());
-                        at = v;
-                    }
-                    None => break,
-                }
-            }
-            let field = if named.is_empty() {
-                "settings".to_string()
-            } else {
-                format!("settings.{}", named.join("."))
-            };
-            crate::error::Problem {
-                field,
+            paths.into_iter().map(|p| crate::error::Problem {
+                field: settings_field(&settings, &p),
                 message: format!(
-                    "OpenClaw {} rejects it: {message}",
-                    crate::openclaw_schema::OPENCLAW_VERSION
+                    "OpenClaw {} rejects it: {}",
+                    crate::openclaw_schema::OPENCLAW_VERSION,
+                    r.message
                 ),
                 fix: "remove or correct it; `openclaw config schema` prints the keys this version takes"
                     .into(),
-            }
+            })
         })
         .collect();
     Some(problems)
+}
+
+/// The key the user wrote for a rejected config path: its longest prefix present in `settings`.
+fn settings_field(settings: &serde_json::Value, path: &[String]) -> String {
+    let mut at = settings;
+    let mut named = Vec::new();
+    for seg in path {
+        match at.get(seg.as_str()) {
+            Some(v) => {
+                named.push(seg.as_str());
+                at = v;
+            }
+            None => break,
+        }
+    }
+    if named.is_empty() {
+        "settings".to_string()
+    } else {
+        format!("settings.{}", named.join("."))
+    }
 }
 
 /// The full set of artifacts for one spec, sorted by path (deterministic output).
@@ -135,10 +139,11 @@ pub type Artifacts = Vec<Artifact>;
 pub fn render_all(spec: &Spec) -> Result<Artifacts, RenderError> {
     crate::validate::validate(spec)?;
     let openclaw_json = openclaw_json::render(spec);
-    if let Err(all) = crate::openclaw_schema::validate(&openclaw_json) {
-        return Err(settings_problems(spec)
+    let rejected = crate::openclaw_schema::rejections(&openclaw_json);
+    if !rejected.is_empty() {
+        return Err(settings_problems(spec, &rejected)
             .map(|p| RenderError::Invalid(crate::error::Invalid(p)))
-            .unwrap_or(RenderError::Schema(all)));
+            .unwrap_or_else(|| RenderError::Schema(crate::openclaw_schema::describe(&rejected))));
     }
 
     let mut artifacts = vec![openclaw_json::artifact(spec, &openclaw_json)];

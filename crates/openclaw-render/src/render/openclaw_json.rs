@@ -455,7 +455,6 @@ pub fn required_plugins(spec: &Spec) -> Vec<&'static str> {
     p
 }
 
-/// Required plugins that OpenClaw does not bundle: the deployment must ship them.
 /// Whether the homeserver is a private/LAN target: a loopback or private address, or a host
 /// name the egress policy lets through only by `allow_private`.
 fn homeserver_is_private(spec: &Spec, url: &str) -> bool {
@@ -463,14 +462,7 @@ fn homeserver_is_private(spec: &Spec, url: &str) -> bool {
         return false;
     };
     match u.host.parse::<std::net::IpAddr>() {
-        Ok(ip) => {
-            ip.is_loopback()
-                || crate::net::blocked_range_of(
-                    &crate::spec::Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 })
-                        .expect("host prefix"),
-                )
-                .is_some()
-        }
+        Ok(ip) => ip.is_loopback() || crate::net::blocked_range_of_addr(ip).is_some(),
         Err(_) => {
             u.host == "localhost"
                 || spec

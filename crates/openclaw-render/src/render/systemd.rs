@@ -148,16 +148,11 @@ pub fn secretcheck_line(spec: &Spec) -> String {
 /// `paths.service_user`; if another account holds it, this fails the start by name instead of
 /// the gateway failing to read its secrets.
 pub fn container_secretcheck_line(spec: &Spec) -> String {
-    let uid = spec
-        .container
-        .user
-        .split_once(':')
-        .map_or(spec.container.user.as_str(), |(u, _)| u);
     let mut argv = vec![spec.paths.secretcheck_bin.clone(), "check".into()];
-    let mut args = bao_agent::secretcheck_args(spec);
-    // secretcheck_args starts with `--owner <service user>`.
-    args[1] = uid.to_string();
-    argv.extend(args);
+    argv.extend(bao_agent::secretcheck_args_owned_by(
+        spec,
+        spec.container.ids().0,
+    ));
     exec_line(&argv)
 }
 
@@ -283,13 +278,9 @@ SystemCallErrorNumber=EPERM\n",
 /// `container.user`. The rootful container runs as those ids without a user namespace and
 /// must read the secret files this user owns; the native unit runs as the same account.
 fn sysusers(spec: &Spec) -> String {
-    // validate.rs guarantees numeric "uid:gid". The group by name: with a bare gid, a host
-    // whose gid is taken would make the gateway a member of that other group.
-    let (uid, gid) = spec
-        .container
-        .user
-        .split_once(':')
-        .unwrap_or((&spec.container.user, &spec.container.user));
+    // The group by name: with a bare gid, a host whose gid is taken would make the gateway a
+    // member of that other group.
+    let (uid, gid) = spec.container.ids();
     format!(
         "# Rendered by openclaw-render: the OpenClaw gateway's system user, with the container's ids\n\
 # (suggested: if another account holds them sysusers picks others, and the container's start\n\

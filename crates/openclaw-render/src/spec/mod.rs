@@ -698,6 +698,15 @@ pub struct Container {
     pub volumes: Vec<String>,
 }
 
+impl Container {
+    /// `user` split into `(uid, gid)`; a bare id stands for both. validate.rs requires numbers.
+    pub fn ids(&self) -> (&str, &str) {
+        self.user
+            .split_once(':')
+            .unwrap_or((&self.user, &self.user))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct Paths {
