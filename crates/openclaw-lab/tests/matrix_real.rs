@@ -152,7 +152,11 @@ rc_invites:
         form = secret("form"),
     );
     let hs = dir.join("homeserver.yaml");
+    // It holds the homeserver's secrets: root's alone (the test dir is opened to the
+    // gateway's uid later).
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     std::fs::write(&hs, config).unwrap();
+    std::fs::set_permissions(&hs, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let python = venv.join("bin/python");
     let keys = Command::new(&python)
         .args(["-m", "synapse.app.homeserver", "--generate-keys", "-c"])
