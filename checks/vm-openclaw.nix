@@ -12,7 +12,7 @@ pkgs.testers.runNixOSTest {
   testScript = common.setup + ''
     spec = "--spec /etc/openclaw/spec.json"
     with subtest("secrets: rendered 0600, owned by the gateway user, accepted by secretcheck"):
-        gateway.succeed(f"openclaw-lab check secrets {spec}")
+        gateway.succeed(f"openclaw-lab check secrets --vm {spec}")
 
     with subtest("hardening: every unit the module adds is sandboxed (systemd-analyze security)"):
         # Recorded in the log; exposure above 3.0 of 10 fails (a bare service scores 9.6).
@@ -22,14 +22,19 @@ pkgs.testers.runNixOSTest {
         # The gateway's unit runs Podman as root; its confinement is the container's.
         print(gateway.succeed("systemd-analyze security --no-pager openclaw.service | tail -n 1"))
         gateway.succeed("podman inspect openclaw --format '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}' | grep -q '^true '")
+        # The hardening on the live container: uid, capabilities, seccomp, read-only root,
+        # limits, no secret in podman inspect, argv or environment.
+        gateway.succeed(f"openclaw-lab check container --vm {spec}")
 
     with subtest("egress: the allow list and nothing else"):
-        gateway.succeed(f"openclaw-lab check egress {spec}")
+        gateway.succeed(f"openclaw-lab check egress --vm {spec}")
+        # The container's own packets cross the forward hook: the same matrix from inside it.
+        gateway.succeed(f"openclaw-lab check egress --vm --from-container {spec}")
         gateway.fail("curl -s --max-time 5 http://192.168.1.30/")
         gateway.succeed("curl -sf --max-time 5 http://192.168.1.20:8080/v1/models")
 
     with subtest("auth: token enforced"):
-        gateway.succeed(f"openclaw-lab check auth {spec}")
+        gateway.succeed(f"openclaw-lab check auth --vm {spec}")
         assert auth_status("wrong-token-0000000000000000000000") == "401"
         assert auth_status(TOKEN_V1) == "200"
 

@@ -20,14 +20,14 @@ pkgs.testers.runNixOSTest {
     with subtest("switch to the generation with the new token"):
         gateway.succeed("/run/current-system/specialisation/new-token/bin/switch-to-configuration test")
         gateway.wait_for_unit("openclaw.service", timeout=400)
-        gateway.wait_until_succeeds(f"openclaw-lab check auth --spec /etc/openclaw/spec.json", timeout=120)
+        gateway.wait_until_succeeds(f"openclaw-lab check auth --vm --spec /etc/openclaw/spec.json", timeout=120)
         assert auth_status(TOKEN_V2) == "200"
         assert auth_status(TOKEN_V1) == "401"
 
     with subtest("and back"):
         gateway.succeed("/run/booted-system/bin/switch-to-configuration test")
         gateway.wait_for_unit("openclaw.service", timeout=400)
-        gateway.wait_until_succeeds(f"openclaw-lab check auth --spec /etc/openclaw/spec.json", timeout=120)
+        gateway.wait_until_succeeds(f"openclaw-lab check auth --vm --spec /etc/openclaw/spec.json", timeout=120)
         assert auth_status(TOKEN_V1) == "200"
         assert auth_status(TOKEN_V2) == "401"
   '';

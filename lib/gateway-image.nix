@@ -3,6 +3,12 @@
 # `paths.plugins_dir`. Channel plugins such as @openclaw/matrix are installed into the state
 # directory instead (see modules/openclaw/plugins.nix).
 #
+# The layout (entry point, user, env, labels, /etc/passwd, the paths the image must have) is
+# ./gateway-image-layout.json, the same file the lab's offline builder
+# (scripts/build-gateway-image.sh) follows; crates/openclaw-lab/tests/image_layout.rs holds
+# both to it. dockerTools links every `contents` path into /, so /bin/openclaw, /bin/node,
+# /etc/ssl/certs/ca-bundle.crt and /share/zoneinfo are where the layout says.
+#
 # `gateway` is any derivation with `bin/openclaw` and a `version`; the flake's
 # `packages.<system>.openclaw-gateway` (OpenClaw 2026.9.6, the lab's pins) is the default in
 # `packages.<system>.gateway-image`. Use the result as `services.openclaw.image`.
@@ -10,35 +16,37 @@
   pkgs,
   gateway,
   plugins ? [ ],
-  name ? "localhost/openclaw-gateway",
+  name ? null,
   tag ? gateway.version or "local",
 }:
 let
+  layout = builtins.fromJSON (builtins.readFile ./gateway-image-layout.json);
   image = pkgs.dockerTools.buildLayeredImage {
-    inherit name tag;
+    name = if name == null then layout.name else name;
+    inherit tag;
     contents = [
       (gateway.node or pkgs.nodejs_24)
       gateway
       pkgs.cacert
       pkgs.tzdata
-    ] ++ plugins;
+    ]
+    ++ plugins;
     # /tmp for Node; everything else the container writes is a volume (read-only root).
     extraCommands = ''
-      mkdir -p tmp
+      mkdir -p tmp etc
       chmod 1777 tmp
+      rm -f etc/passwd etc/group
+      printf '%s' ${pkgs.lib.escapeShellArg layout.passwd} > etc/passwd
+      printf '%s' ${pkgs.lib.escapeShellArg layout.group} > etc/group
     '';
     config = {
-      Entrypoint = [
-        (pkgs.lib.getExe gateway)
-        "gateway"
-        "run"
-      ];
-      Env = [
-        "SSL_CERT_FILE=${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt"
-        "NODE_ENV=production"
-        "PATH=/bin"
-      ];
-      User = "1000:1000";
+      Entrypoint = layout.entrypoint;
+      Env = map (k: "${k}=${layout.env.${k}}") (builtins.attrNames layout.env);
+      User = layout.user;
+      WorkingDir = layout.workdir;
+      Labels = layout.labels // {
+        "org.opencontainers.image.version" = gateway.version or tag;
+      };
     };
   };
 in

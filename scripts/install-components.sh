@@ -337,6 +337,15 @@ fetch_quadlet() {
 }
 install_quadlet() { run_logged quadlet fetch_quadlet; }
 
+# ---- the gateway's OCI image, built here from the pinned Node and OpenClaw tree above
+# (layout: lib/gateway-image-layout.json, shared with lib/gateway-image.nix)
+GATEWAY_IMAGE=$CACHE/gateway-image/openclaw-gateway.tar
+check_gatewayimage() { bash "$HERE/build-gateway-image.sh" "$CACHE" --check; }
+install_gatewayimage() {
+  log "gateway image: podman import of Node $NODE_VERSION + OpenClaw $OPENCLAW_VERSION (about 45 s)"
+  run_logged gateway-image bash "$HERE/build-gateway-image.sh" "$CACHE"
+}
+
 # ---- deadnix (crates.io), for scripts/check-nix.sh
 check_deadnix() {
   [ -x "$DEADNIX_BIN" ] && [ "$("$DEADNIX_BIN" --version 2>/dev/null)" = "deadnix $DEADNIX_VERSION" ]
@@ -396,6 +405,7 @@ component openbao
 component stepca
 component deadnix
 component quadlet
+component gatewayimage
 # Synapse: the Matrix homeserver of the Matrix channel test (--with-synapse is kept as a no-op).
 component synapse
 
@@ -442,6 +452,7 @@ report nix-instantiate "$NIX_INSTANTIATE_BIN" "$NIX_INSTANTIATE_BIN" --version
 report deadnix "$DEADNIX_BIN" "$DEADNIX_BIN" --version
 report quadlet "$QUADLET_BIN" "$QUADLET_BIN" -version
 report strace "$STRACE_BIN" "$STRACE_BIN" -V
+report gateway-image "$GATEWAY_IMAGE" du -h "$GATEWAY_IMAGE"
 report openclaw-matrix-state "$MATRIX_STATE/.version" cat "$MATRIX_STATE/.version"
 if true; then
   report synapse "$SYNAPSE_VENV/bin/python" "$SYNAPSE_VENV/bin/python" -c \
@@ -482,6 +493,7 @@ fi
   exp DEADNIX_BIN "$DEADNIX_BIN"
   exp QUADLET_BIN "$QUADLET_BIN"
   exp STRACE_BIN "$STRACE_BIN"
+  exp OPENCLAW_GATEWAY_IMAGE "$GATEWAY_IMAGE"
   exp SYNAPSE_VENV "$SYNAPSE_VENV"
 } >"$CACHE/.env.sh.new"
 if cmp -s "$CACHE/.env.sh.new" "$CACHE/env.sh"; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: brings up the whole hardened homelab on this Linux box (as root) from the
 # default spec, with real components in network namespaces. `scripts/lab.sh down` removes it.
-#   scripts/lab.sh [up|down|status|test|bench] [--spec FILE]
+#   scripts/lab.sh [up|down|status|test|bench] [--spec FILE] [--gateway container|native]
+#   scripts/lab.sh check egress|secrets|auth|container [--from-container]   (on the gateway host)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd=${1:-up}
@@ -15,5 +16,6 @@ export PATH="$PWD/target/release:$PATH"
 
 case "$cmd" in
   up|bench|test) exec openclaw-lab "$cmd" --spec "${SPEC:-examples/lab.toml}" "$@" ;;
+  check) exec openclaw-lab check "$@" --host gateway ;;
   *) exec openclaw-lab "$cmd" "$@" ;;
 esac

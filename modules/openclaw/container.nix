@@ -52,6 +52,10 @@ in
         name = c.network;
         # As a podman flag: quadlet's InterfaceName= is newer than nixpkgs' Podman 5.4.
         podmanArgs = [ "--interface-name=${bridge}" ];
+        # Pinned, as the generator's .network pins it: the egress table filters the
+        # container's forwarded traffic by this source range (and by the bridge name).
+        subnets = [ c.subnet ] ++ lib.optional (c.subnet6 != null) c.subnet6;
+        ipv6 = c.subnet6 != null;
         # The container resolves through egress.dns_resolvers directly (checked by the egress
         # policy in the forward hook), not through aardvark-dns on the host.
         disableDns = cfg.egress.dns_resolvers != [ ];
@@ -76,6 +80,11 @@ in
           "--memory=${c.memory_max}"
           "--memory-swap=${c.memory_max}"
           "--cpus=${cpus}"
+          # OpenClaw reclaims a killed gateway's state lease only from the same host name.
+          "--hostname=${cfg.name}"
+          # Podman's default rlimits exceed what unprivileged LXC hosts allow.
+          "--ulimit=nofile=${toString c.ulimit_nofile}:${toString c.ulimit_nofile}"
+          "--ulimit=nproc=${toString c.ulimit_nproc}:${toString c.ulimit_nproc}"
         ];
         volumes = [
           "${cfg.rendered}/openclaw.json:${cfg.paths.config}:ro"

@@ -114,7 +114,11 @@ in
             config.systemd.package
             pkgs.util-linux
             pkgs.coreutils
-          ];
+          ]
+          # In a container deployment the reload is `podman exec <name> openclaw secrets
+          # reload` (bao_agent.rs). Not verified on NixOS: if the agent's sandbox refuses it,
+          # promote falls back to `systemctl try-restart` and logs why.
+          ++ lib.optional (cfg.runtime == "container") config.virtualisation.podman.package;
           serviceConfig = import ./sidecar-sandbox.nix // {
             # The post-rotation `openclaw secrets reload` is a Node child of the agent: its JIT
             # needs writable+executable memory and it reads /proc beyond the agent's own pids.

@@ -712,13 +712,13 @@ fn section(name: &str, f: impl FnOnce() -> Result<Value>) -> (Value, bool) {
 }
 
 /// Runs every benchmark; returns the JSON document and whether every section succeeded.
-pub fn run(spec_path: &Path) -> Result<(Value, bool)> {
+pub fn run(spec_path: &Path, mode: crate::container_host::GatewayMode) -> Result<(Value, bool)> {
     lab::require_root()?;
     let t_all = Instant::now();
     let brought_up = crate::netns::existing().is_empty();
     let mut up_seconds = None;
     let (spec, st): (Spec, PathBuf) = if brought_up {
-        let up = lab::up(spec_path).context("bringing the lab up for the bench")?;
+        let up = lab::up(spec_path, mode).context("bringing the lab up for the bench")?;
         up_seconds = Some(secs(Duration::from_secs_f64(up.seconds)));
         (up.spec, up.state)
     } else {

@@ -64,6 +64,17 @@ pub fn step_ca() -> Result<PathBuf> {
 pub fn caddy() -> Result<PathBuf> {
     find("CADDY_BIN", "caddy/caddy", "caddy")
 }
+pub fn quadlet() -> Result<PathBuf> {
+    find("QUADLET_BIN", "quadlet/quadlet", "")
+}
+/// The gateway image as a docker-archive, built by scripts/build-gateway-image.sh.
+pub fn gateway_image() -> Result<PathBuf> {
+    find(
+        "OPENCLAW_GATEWAY_IMAGE",
+        "gateway-image/openclaw-gateway.tar",
+        "",
+    )
+}
 pub fn nft() -> Result<PathBuf> {
     find("NFT_BIN", "nft/nft", "nft")
 }

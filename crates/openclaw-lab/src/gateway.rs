@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use openclaw_render::render::bao_agent;
-use openclaw_render::spec::Spec;
+use openclaw_render::spec::{Runtime, Spec};
 use openclaw_render::Artifact;
+
+use crate::container_host::GatewayMode;
 
 use crate::cmd::{run, wait_for};
 use crate::components;
@@ -49,11 +51,21 @@ pub fn check_paths(spec: &Spec, state: &Path) -> Result<()> {
 
 /// The spec as the lab runs it: binary paths pointed at the installed components and the
 /// lab's copies of this workspace's binaries. Written to `<state>/spec.json` for the checks.
-pub fn effective_spec(spec_path: &Path, state: &Path) -> Result<Spec> {
+pub fn effective_spec(spec_path: &Path, state: &Path, mode: GatewayMode) -> Result<Spec> {
     let mut spec =
         Spec::from_path(spec_path).with_context(|| format!("loading {}", spec_path.display()))?;
     check_paths(&spec, state)?;
     let bin = state.join("bin");
+    spec.runtime = match mode {
+        GatewayMode::Container => {
+            // The image built here from the same bytes as the native run, as a docker-archive
+            // (the transport the NixOS module uses).
+            spec.container.image =
+                format!("docker-archive:{}", components::gateway_image()?.display());
+            Runtime::Container
+        }
+        GatewayMode::Native => Runtime::Native,
+    };
     spec.paths.openclaw_bin = components::openclaw()?.display().to_string();
     spec.paths.bao_bin = components::bao()?.display().to_string();
     spec.paths.secretcheck_bin = bin.join("openclaw-secretcheck").display().to_string();
@@ -97,23 +109,38 @@ fn copy_exec(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates the gateway's system user when missing; records that the lab made it.
-pub fn ensure_user(state: &Path, user: &str) -> Result<()> {
-    if run("id", &["-u", user]).is_ok() {
+/// Creates the gateway's system user when missing; records that the lab made it. In
+/// container mode it gets the container's uid and gid (what sysusers.d asks for), since the
+/// container reads its secret files as that uid.
+pub fn ensure_user(spec: &Spec) -> Result<()> {
+    let user = &spec.paths.service_user;
+    let (uid, gid) = spec.container.ids();
+    let container = spec.runtime == Runtime::Container;
+    if let Ok(have) = run("id", &["-u", user]) {
+        if container && have.trim() != uid {
+            bail!("user {user} exists with uid {} but the container runs as {uid} (fix: set container.user to \"{}:{}\" or remove the user)", have.trim(), have.trim(), have.trim());
+        }
         return Ok(());
     }
-    run(
-        "useradd",
-        &[
-            "--system",
-            "--no-create-home",
-            "--home-dir",
-            "/nonexistent",
-            "--shell",
-            "/usr/sbin/nologin",
-            user,
-        ],
-    )?;
+    let mut args = vec![
+        "--system",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+    ];
+    if container {
+        if let Ok(other) = run("getent", &["passwd", uid]) {
+            bail!("container.user {uid}:{gid}: uid {uid} belongs to {} on this host (fix: choose a free uid in the spec)", other.split(':').next().unwrap_or("?"));
+        }
+        if run("getent", &["group", gid]).is_err() {
+            run("groupadd", &["--system", "--gid", gid, user])?;
+        }
+        args.extend(["--uid", uid, "--gid", gid]);
+    }
+    args.push(user);
+    run("useradd", &args)?;
     // Outside the state dir on purpose: `down` must still know after the state dir is gone.
     mkdir(Path::new("/run/openclaw-lab"), 0o700)?;
     write_file(
@@ -121,7 +148,6 @@ pub fn ensure_user(state: &Path, user: &str) -> Result<()> {
         b"created by openclaw-lab\n",
         0o600,
     )?;
-    let _ = state;
     Ok(())
 }
 
@@ -132,6 +158,7 @@ pub fn remove_created_users() {
             let n = e.file_name().to_string_lossy().into_owned();
             if let Some(user) = n.strip_prefix("user-") {
                 let _ = run("userdel", &[user]);
+                let _ = run("groupdel", &[user]);
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -302,6 +329,11 @@ pub fn write_units(spec: &Spec, state: &Path, arts: &[Artifact]) -> Result<Vec<(
         .collect();
     let units = if rendered.iter().any(|(n, _)| *n == spec.gateway_unit()) {
         let mut u = rendered;
+        if spec.runtime == Runtime::Container {
+            // The gateway is the unit quadlet generates from the rendered .container.
+            u.retain(|(n, _)| *n != spec.gateway_unit());
+            u.extend(crate::container_host::quadlet_units(spec, state, arts)?);
+        }
         // The renewal through step CLI cannot run here; the lab's client stands in.
         u.retain(|(_, c)| !c.contains("step ca renew"));
         u.extend(

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use openclaw_render::spec::Spec;
+use openclaw_render::spec::{Runtime, Spec};
 use serde_json::{json, Map, Value};
 
 use crate::cmd::{output_within, wait_for};
@@ -12,6 +12,7 @@ use crate::pki::Pki;
 use crate::state::{self, mkdir, netns_command, spawn, write_file, Spawn};
 use crate::topology::{self, GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, ROUTER};
 use crate::vault::{random_token, Vault};
+use crate::container_host::{self, GatewayMode};
 use crate::{ca, components, gateway, netns, proxy};
 
 /// Canary ports: common service ports plus the gateway's own, over TCP and UDP.
@@ -71,7 +72,7 @@ pub struct Up {
     pub seconds: f64,
 }
 
-pub fn up(spec_path: &Path) -> Result<Up> {
+pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     require_root()?;
     let t0 = Instant::now();
     let st = state::state_dir();
@@ -81,13 +82,13 @@ pub fn up(spec_path: &Path) -> Result<Up> {
     mkdir(&st, 0o755)?;
     crate::owner::claim(&st)?;
     gateway::install_binaries(&st)?;
-    let spec = gateway::effective_spec(spec_path, &st)?;
+    let spec = gateway::effective_spec(spec_path, &st, mode)?;
     write_file(
         &st.join("spec.json"),
         serde_json::to_string_pretty(&spec)?.as_bytes(),
         0o644,
     )?;
-    gateway::ensure_user(&st, &spec.paths.service_user)?;
+    gateway::ensure_user(&spec)?;
     tracing::info!("network");
     netns::create()?;
     mkdir(&st.join("canary"), 0o755)?;
@@ -171,6 +172,9 @@ pub fn up(spec_path: &Path) -> Result<Up> {
     gateway::prepare_dirs(&spec)?;
     gateway::provision_machine_cert(&spec, &pki)?;
     gateway::load_nftables(&st)?;
+    if spec.runtime == Runtime::Container {
+        container_host::write_podman_config(&st)?;
+    }
     let units = gateway::write_units(&spec, &st, &arts)?;
     for (name, path) in &units {
         // Oneshots a rendered timer drives (the probe) run on that timer, not supervised.
@@ -182,6 +186,13 @@ pub fn up(spec_path: &Path) -> Result<Up> {
             gateway::wait_for_secrets(&spec, Duration::from_secs(60))?;
         }
         start_unit(&st, name, path)?;
+        // The container's network first, as its Requires=/After= say.
+        if name.ends_with("-network.service") {
+            wait_for(Duration::from_secs(60), Duration::from_millis(100), || {
+                unit_status(&st, name).filter(|s| s.state == "active")
+            })
+            .with_context(|| format!("{name} did not become active: see its log"))?;
+        }
     }
 
     tracing::info!("proxy");
@@ -223,7 +234,13 @@ pub fn start_unit(st: &Path, name: &str, path: &Path) -> Result<u32> {
                 "--unit".into(),
                 path.display().to_string(),
             ],
-            env: vec![("OPENCLAW_LAB_STATE".into(), st.display().to_string())],
+            env: vec![
+                ("OPENCLAW_LAB_STATE".into(), st.display().to_string()),
+                (
+                    "CONTAINERS_CONF".into(),
+                    container_host::containers_conf(st).display().to_string(),
+                ),
+            ],
             user: None,
             cwd: None,
         },
@@ -264,6 +281,13 @@ pub fn wait_ready(spec: &Spec, limit: Duration) -> Result<Duration> {
     Ok(t.elapsed())
 }
 
+/// Removes a lab left over by a crashed run before a test brings up its own; refuses to
+/// touch one a person brought up (`openclaw-lab up`).
+pub fn clear_leftovers(what: &str) -> Result<()> {
+    crate::owner::ensure_not_kept(&state::state_dir(), what)?;
+    down()
+}
+
 /// The lab's effective spec (written by `up`).
 pub fn load_effective_spec() -> Result<Spec> {
     let p = state::state_dir().join("spec.json");
@@ -299,9 +323,19 @@ pub fn print_up(u: &Up) {
             u.spec.paths.service_user
         );
     }
+    let lab = u.state.join("bin/openclaw-lab");
     println!(
-        "Logs: {}/logs   Status: openclaw-lab status   Tear down: openclaw-lab down",
-        u.state.display()
+        "Gateway: {} (the rendered {} unit)\n\
+         Checks on the gateway host: bash scripts/lab.sh check egress|secrets|auth|container\n\
+         \x20 (or {lab} check egress --host gateway; add --from-container for the container's own packets)\n\
+         Logs: {}/logs   Status: bash scripts/lab.sh status   Tear down: bash scripts/lab.sh down",
+        match u.spec.runtime {
+            Runtime::Container => "rootful Podman container",
+            Runtime::Native => "native process",
+        },
+        u.spec.gateway_unit(),
+        u.state.display(),
+        lab = lab.display()
     );
 }
 
@@ -312,11 +346,15 @@ pub fn down() -> Result<()> {
     // Supervisors first, so nothing restarts what the namespace sweep kills.
     for (name, _, _) in state::processes(&st) {
         if name.starts_with("unit-") {
-            state::stop(&st, &name, Duration::from_secs(12));
+            // A container unit stops through ExecStop= (podman rm: up to its stop timeout).
+            state::stop(&st, &name, Duration::from_secs(40));
         }
     }
     for (name, _, _) in state::processes(&st) {
         state::stop(&st, &name, Duration::from_secs(5));
+    }
+    if let Ok(spec) = load_effective_spec() {
+        container_host::cleanup(&spec, &st);
     }
     netns::destroy()?;
     gateway::remove_created_users();

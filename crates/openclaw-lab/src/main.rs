@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use openclaw_lab::container_host::GatewayMode;
 use openclaw_lab::{checks, fixtures, lab, renew, state, units};
 
 #[derive(Parser)]
@@ -26,6 +27,9 @@ enum Cmd {
     Up {
         #[arg(long, default_value = "examples/lab.toml")]
         spec: PathBuf,
+        /// How the gateway host runs the gateway.
+        #[arg(long, value_enum, default_value_t)]
+        gateway: GatewayMode,
     },
     /// Remove every namespace, process, user and file the lab made (idempotent).
     Down,
@@ -43,11 +47,23 @@ enum Cmd {
         user: Option<String>,
         #[arg(long)]
         json: bool,
+        /// egress: probe from inside the running gateway container's network namespace (the
+        /// forward path its packets take), not from this host's own processes.
+        #[arg(long)]
+        from_container: bool,
+        /// Run it on this lab host (`gateway` is `olab-gateway`), from the machine's root.
+        #[arg(long)]
+        host: Option<String>,
+        /// This is a NixOS test VM whose own network carries the lab's addresses.
+        #[arg(long)]
+        vm: bool,
     },
     /// Bring the lab up, run every check from the right hosts, tear it down.
     Test {
         #[arg(long, default_value = "examples/lab.toml")]
         spec: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        gateway: GatewayMode,
         /// Leave the lab up afterwards.
         #[arg(long)]
         keep: bool,
@@ -85,6 +101,8 @@ enum Cmd {
     Bench {
         #[arg(long, default_value = "examples/lab.toml")]
         spec: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        gateway: GatewayMode,
         /// Write the JSON here too.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -144,9 +162,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.cmd {
-        Cmd::Up { spec } => {
-            match lab::up(&spec) {
-                Ok(u) => lab::print_up(&u),
+        Cmd::Up { spec, gateway } => {
+            match lab::up(&spec, gateway) {
+                Ok(u) => {
+                    openclaw_lab::owner::mark_kept(&u.state)?;
+                    lab::print_up(&u)
+                }
                 Err(e) => {
                     eprintln!("openclaw-lab up failed: {e:#}\nthe partial lab is left for inspection: `openclaw-lab status`, logs in {}/logs; `openclaw-lab down` removes it", state::state_dir().display());
                     return Ok(1);
@@ -168,7 +189,17 @@ fn run(cli: Cli) -> Result<u8> {
             spec,
             user,
             json,
+            from_container,
+            host,
+            vm,
         } => {
+            if let Some(h) = host {
+                return on_lab_host(&h);
+            }
+            checks::location::ensure(&format!("{which:?}").to_lowercase(), vm)?;
+            if from_container {
+                return checks::egress::rerun_in_container(spec.as_deref(), user.as_deref(), json);
+            }
             let spec = match spec {
                 Some(p) => openclaw_render::Spec::from_path(&p)
                     .with_context(|| format!("loading {}", p.display()))?,
@@ -182,7 +213,11 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Cmd::Test { spec, keep } => checks::suite::run(&spec, keep),
+        Cmd::Test {
+            spec,
+            gateway,
+            keep,
+        } => checks::suite::run(&spec, keep, gateway),
         Cmd::Renew {
             spec,
             repeat,
@@ -230,8 +265,8 @@ fn run(cli: Cli) -> Result<u8> {
             openclaw_lab::timer::run(&service, &timer, &state::base_path(&st), &st)?;
             Ok(0)
         }
-        Cmd::Bench { spec, out } => {
-            let (report, ok) = openclaw_lab::bench::run(&spec)?;
+        Cmd::Bench { spec, gateway, out } => {
+            let (report, ok) = openclaw_lab::bench::run(&spec, gateway)?;
             let text = serde_json::to_string_pretty(&report)?;
             println!("{text}");
             if let Some(p) = out {
@@ -248,6 +283,38 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// `check ... --host NAME`: the same command line, minus `--host`, on that lab host (its
+/// namespaces and Podman configuration).
+fn on_lab_host(name: &str) -> Result<u8> {
+    let h = openclaw_lab::topology::host(name).with_context(|| {
+        format!(
+            "--host {name}: no such lab host (hosts: {})",
+            openclaw_lab::topology::HOSTS.map(|h| h.name).join(", ")
+        )
+    })?;
+    if !openclaw_lab::netns::existing().contains(&h.netns()) {
+        bail!("--host {name}: the lab is not up (`bash scripts/lab.sh up`)");
+    }
+    let mut argv: Vec<String> = vec![std::env::current_exe()?.display().to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--host" {
+            args.next();
+        } else if !a.starts_with("--host=") {
+            argv.push(a);
+        }
+    }
+    let st = state::state_dir();
+    let status = state::netns_command(&h.netns(), None, &argv)
+        .env(
+            "CONTAINERS_CONF",
+            openclaw_lab::container_host::containers_conf(&st),
+        )
+        .status()
+        .with_context(|| format!("running the check on {}", h.netns()))?;
+    Ok(if status.success() { 0 } else { 1 })
 }
 
 /// `systemctl try-restart|restart UNIT...`: SIGHUP to the lab's supervisor of each unit.

@@ -4,7 +4,13 @@
 //! forwards between them. Each host namespace `olab-<host>` gets a veth pair created *inside*
 //! the router namespace with its peer moved straight into the host (`eth0`), so the host's
 //! root namespace never sees a lab interface. `/etc/netns/olab-<host>/{hosts,resolv.conf}`
-//! give each host the lab's names and resolver through `ip netns exec`.
+//! hold each host's names and resolver.
+//!
+//! Each host also has one persistent mount namespace (`/run/openclaw-lab-mnt/<ns>`), a slave
+//! of the machine's, with those two files bound over `/etc/hosts` and `/etc/resolv.conf`:
+//! every process of a host shares it, as on a real host. `ip netns exec` would give each
+//! process a private one and remount `/sys`, which hides the cgroup hierarchy from rootful
+//! Podman and the container's overlay mounts from the next `podman` command.
 //!
 //! Teardown kills whatever still runs in a lab namespace (`ip netns pids`) and deletes the
 //! namespaces (which deletes their veths and bridges); it is idempotent and works after a
@@ -53,7 +59,61 @@ fn add_ns(ns: &str) -> Result<()> {
         etc.join("resolv.conf"),
         format!("# openclaw-lab\nnameserver {}\n", topology::RESOLVER),
     )?;
+    add_mount_ns(ns)
+}
+
+/// Where a host's mount namespace is pinned.
+pub const MOUNT_NS_DIR: &str = "/run/openclaw-lab-mnt";
+
+pub fn mount_ns(ns: &str) -> PathBuf {
+    PathBuf::from(MOUNT_NS_DIR).join(ns)
+}
+
+/// The host's mount namespace: the machine's mounts (slave: nothing made inside leaks out)
+/// plus the host's own /etc/hosts and /etc/resolv.conf.
+fn add_mount_ns(ns: &str) -> Result<()> {
+    let dir = PathBuf::from(MOUNT_NS_DIR);
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir)?;
+        // A namespace can only be pinned on a mount with private propagation.
+        run("mount", &["--bind", MOUNT_NS_DIR, MOUNT_NS_DIR])?;
+        run("mount", &["--make-private", MOUNT_NS_DIR])?;
+    }
+    let file = mount_ns(ns);
+    std::fs::write(&file, b"")?;
+    let etc = etc_dir(ns);
+    let script = format!(
+        "mount --bind {h} /etc/hosts && mount --bind {r} /etc/resolv.conf",
+        h = etc.join("hosts").display(),
+        r = etc.join("resolv.conf").display()
+    );
+    run(
+        "unshare",
+        &[
+            &format!("--mount={}", file.display()),
+            "--propagation",
+            "slave",
+            "sh",
+            "-c",
+            &script,
+        ],
+    )
+    .with_context(|| format!("creating the mount namespace of {ns}"))?;
     Ok(())
+}
+
+/// Unpins every host's mount namespace (after their processes are gone).
+fn remove_mount_namespaces() {
+    if let Ok(rd) = std::fs::read_dir(MOUNT_NS_DIR) {
+        for e in rd.flatten() {
+            run_quiet("umount", &[&e.path().display().to_string()]);
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    if std::path::Path::new(MOUNT_NS_DIR).exists() {
+        run_quiet("umount", &[MOUNT_NS_DIR]);
+        let _ = std::fs::remove_dir(MOUNT_NS_DIR);
+    }
 }
 
 /// Creates the whole network. Fails if a lab namespace already exists (run `down` first).
@@ -204,6 +264,7 @@ pub fn destroy() -> Result<()> {
     for ns in &all {
         run_quiet("ip", &["netns", "delete", ns]);
     }
+    remove_mount_namespaces();
     // Leftover /etc/netns dirs of namespaces deleted by someone else.
     if let Ok(rd) = std::fs::read_dir("/etc/netns") {
         for e in rd.flatten() {

@@ -46,6 +46,28 @@ pub fn other_holder(st: &Path) -> Option<(i32, String)> {
     Some((pid, cmd))
 }
 
+fn kept_file(st: &Path) -> PathBuf {
+    st.join("kept-by-user")
+}
+
+/// `openclaw-lab up` (the CLI, for a person) marks its lab as theirs: only their own
+/// `openclaw-lab down` removes it, never the next test run.
+pub fn mark_kept(st: &Path) -> Result<()> {
+    let when = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    crate::state::write_file(&kept_file(st), format!("{when}\n").as_bytes(), 0o644)
+}
+
+/// Fails when the lab up now is one a person brought up with `openclaw-lab up`.
+pub fn ensure_not_kept(st: &Path, what: &str) -> Result<()> {
+    if kept_file(st).exists() {
+        bail!("a lab brought up with `openclaw-lab up` (scripts/lab.sh up) is running: {what} would tear it down. Take it down yourself first: `bash scripts/lab.sh down`");
+    }
+    Ok(())
+}
+
 /// Fails when another live process holds the lab.
 pub fn ensure_free(st: &Path, what: &str) -> Result<()> {
     if let Some((pid, cmd)) = other_holder(st) {

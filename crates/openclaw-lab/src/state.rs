@@ -88,8 +88,18 @@ pub fn logfile(state: &Path, name: &str) -> PathBuf {
 
 /// The command line that runs `argv` inside `netns` (optionally as `user`).
 pub fn netns_command(netns: &str, user: Option<&str>, argv: &[String]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", netns]);
+    let mnt = crate::netns::mount_ns(netns);
+    let mut c = if mnt.exists() {
+        // The host's own mount namespace (see netns.rs), shared by all its processes.
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{netns}"))
+            .arg(format!("--mount={}", mnt.display()));
+        c
+    } else {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", netns]);
+        c
+    };
     if let Some(u) = user {
         c.args([
             "setpriv",
@@ -114,16 +124,23 @@ pub fn spawn(state: &Path, s: &Spawn) -> Result<u32> {
         .append(true)
         .mode(0o600)
         .open(logfile(state, s.name))?;
-    let mut c = netns_command(s.netns, s.user, &s.argv);
+    // Entering a mount namespace resets the working directory to its root: `env -C` sets it
+    // again inside (Command::current_dir would only apply before the switch).
+    let argv = match &s.cwd {
+        Some(d) => [
+            vec!["env".to_string(), "-C".into(), d.display().to_string()],
+            s.argv.clone(),
+        ]
+        .concat(),
+        None => s.argv.clone(),
+    };
+    let mut c = netns_command(s.netns, s.user, &argv);
     c.env_clear()
         .env("PATH", base_path(state))
         .env("LANG", "C.UTF-8")
         .env("HOME", s.cwd.clone().unwrap_or_else(|| state.to_path_buf()));
     for (k, v) in &s.env {
         c.env(k, v);
-    }
-    if let Some(d) = &s.cwd {
-        c.current_dir(d);
     }
     c.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
     // SAFETY: setsid is async-signal-safe; it detaches the child from our session.

@@ -10,8 +10,13 @@
 //! `ExecStartPre=`, as systemd does. A secret rotation normally does not get here: the
 //! agent's promote runs the real `openclaw secrets reload` against the running gateway and
 //! uses this restart only as its fallback (see openclaw-render's bao_agent.rs).
+//! `Type=notify` gets a real `NOTIFY_SOCKET` (READY=1, MAINPID=; the runner is a child
+//! subreaper so a forked main process such as Podman's conmon stays its child), `Type=oneshot`
+//! with `RemainAfterExit=`, and `ExecStop=`/`ExecStopPost=` run as systemd runs them: that is
+//! what a quadlet-generated container unit needs. `podman run` lines go through
+//! [`crate::podman_compat`] (named adaptations for the lab's Podman 4.3).
 //! Not emulated (reported, not silently dropped): sandboxing options, resource limits,
-//! `Type=notify`, socket activation, credentials.
+//! socket activation, `KillMode=` (mixed is what happens), `Delegate=`.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -31,6 +36,13 @@ pub struct ExecLine {
     pub ignore_failure: bool,
     /// `+` prefix: runs with full privileges regardless of `User=`.
     pub privileged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceType {
+    Simple,
+    Notify,
+    Oneshot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +68,12 @@ pub struct Unit {
     pub credentials: Vec<(String, PathBuf)>,
     pub restart: RestartPolicy,
     pub restart_sec: Duration,
+    pub kind: ServiceType,
+    pub remain_after_exit: bool,
+    pub exec_stop: Vec<ExecLine>,
+    pub exec_stop_post: Vec<ExecLine>,
+    pub timeout_start: Duration,
+    pub timeout_stop: Duration,
     /// `[Service]` keys present but not emulated.
     pub ignored: Vec<String>,
 }
@@ -163,6 +181,8 @@ fn specifiers(s: &str, unit: &str) -> Result<String> {
             Some('n') => out.push_str(unit),
             Some('N') => out.push_str(unit.trim_end_matches(".service")),
             Some('d') => out.push_str(&credentials_dir(unit).display().to_string()),
+            // The system manager's runtime directory.
+            Some('t') => out.push_str("/run"),
             other => bail!(
                 "specifier %{} is not emulated by the lab",
                 other.unwrap_or(' ')
@@ -250,6 +270,12 @@ impl Unit {
             credentials: Vec::new(),
             restart: RestartPolicy::No,
             restart_sec: Duration::from_millis(100),
+            kind: ServiceType::Simple,
+            remain_after_exit: false,
+            exec_stop: Vec::new(),
+            exec_stop_post: Vec::new(),
+            timeout_start: Duration::from_secs(90),
+            timeout_stop: Duration::from_secs(90),
             ignored: Vec::new(),
         };
         for (section, k, v) in entries(text) {
@@ -301,7 +327,18 @@ impl Unit {
                     }
                 }
                 "RestartSec" => u.restart_sec = parse_duration(&v).with_context(ctx)?,
+                "ExecStop" => u.exec_stop.push(exec_line(&v, name).with_context(ctx)?),
+                "ExecStopPost" => u
+                    .exec_stop_post
+                    .push(exec_line(&v, name).with_context(ctx)?),
+                "TimeoutStartSec" => u.timeout_start = parse_duration(&v).with_context(ctx)?,
+                "TimeoutStopSec" => u.timeout_stop = parse_duration(&v).with_context(ctx)?,
+                "RemainAfterExit" => u.remain_after_exit = matches!(v.as_str(), "yes" | "true" | "1"),
                 "Type" if v == "simple" || v == "exec" => {}
+                "Type" if v == "notify" => u.kind = ServiceType::Notify,
+                "Type" if v == "oneshot" => u.kind = ServiceType::Oneshot,
+                // The runner accepts notifications from every process of the unit.
+                "NotifyAccess" if v == "all" || v == "main" => {}
                 _ => u.ignored.push(k),
             }
         }
@@ -403,7 +440,18 @@ pub struct UnitStatus {
     pub last_exit: Option<String>,
     pub restart_requests: u32,
     pub ignored_directives: Vec<String>,
+    /// Adaptations of a `podman run` line for the lab's Podman (see podman_compat.rs).
+    #[serde(default)]
+    pub podman_compat: Vec<String>,
+    /// Last result of the health-check stand-in.
+    #[serde(default)]
+    pub health: Option<String>,
 }
+
+/// Variables of the gateway host's own configuration that every command of a unit gets,
+/// as on a real host: the lab's Podman configuration (its stand-in for
+/// /etc/containers/containers.conf, which the lab leaves alone).
+pub const HOST_ENV: &[&str] = &["CONTAINERS_CONF"];
 
 static RESTART: AtomicBool = AtomicBool::new(false);
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -439,6 +487,11 @@ fn command_for(
         }
     };
     c.env_clear().env("PATH", path).env("LANG", "C.UTF-8");
+    for k in HOST_ENV {
+        if let Some(v) = std::env::var_os(k) {
+            c.env(k, v);
+        }
+    }
     if let Some(u) = &unit.user {
         c.env("USER", u).env("LOGNAME", u);
     }
@@ -458,37 +511,325 @@ fn write_status(status_file: &Path, st: &UnitStatus) {
     }
 }
 
-fn kill_group(child: &mut Child, grace: Duration) -> String {
-    let pid = child.id() as i32;
-    // SAFETY: the main process runs in its own process group (process_group(0)).
-    unsafe { libc::kill(-pid, libc::SIGTERM) };
-    let deadline = Instant::now() + grace;
+/// The main process of one start: the runner's own child, or the pid a `Type=notify` unit
+/// named with `MAINPID=` (a child too once its parent exits: the runner is a subreaper).
+enum Main {
+    Child(Child),
+    Pid(i32),
+}
+
+impl Main {
+    fn pid(&self) -> u32 {
+        match self {
+            Main::Child(c) => c.id(),
+            Main::Pid(p) => *p as u32,
+        }
+    }
+
+    /// The exit status once the main process has exited.
+    fn exited(&mut self) -> Option<String> {
+        match self {
+            Main::Child(c) => c.try_wait().ok().flatten().map(|s| s.to_string()),
+            Main::Pid(p) => {
+                let mut status = 0;
+                // SAFETY: waitpid with WNOHANG on one pid; kill with signal 0 only probes.
+                let r = unsafe { libc::waitpid(*p, &mut status, libc::WNOHANG) };
+                if r == *p {
+                    Some(describe_wait(status))
+                } else if r < 0 && unsafe { libc::kill(*p, 0) } != 0 {
+                    Some("exited".into())
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our main process (its group for our own child, as systemd's
+        // cgroup kill would reach its helpers).
+        unsafe {
+            match self {
+                Main::Child(c) => libc::kill(-(c.id() as i32), sig),
+                Main::Pid(p) => libc::kill(*p, sig),
+            };
+        }
+    }
+}
+
+fn describe_wait(status: i32) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exit status: {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        format!("signal: {}", libc::WTERMSIG(status))
+    } else {
+        format!("wait status {status}")
+    }
+}
+
+/// Reaps orphans reparented to the runner (conmon's helpers), keeping the main's status.
+fn reap_orphans(main: &mut Main) -> Option<String> {
+    let mut main_exit = None;
     loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            return s.to_string();
+        let mut status = 0;
+        // SAFETY: waitpid on any child with WNOHANG; only called while no Command of ours
+        // is waiting on its own child.
+        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if r <= 0 {
+            return main_exit;
         }
-        if Instant::now() > deadline {
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            return child.wait().map(|s| s.to_string()).unwrap_or_default();
+        if r as u32 == main.pid() {
+            main_exit = Some(describe_wait(status));
         }
-        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs one command line of the unit to completion within `limit`.
+fn run_line(
+    unit: &Unit,
+    line: &ExecLine,
+    env: &BTreeMap<String, String>,
+    path: &str,
+    what: &str,
+    limit: Duration,
+) -> bool {
+    let desc = line.argv.join(" ");
+    let mut c = command_for(unit, line, env, path);
+    let ok = match crate::cmd::output_within(&mut c, limit) {
+        Ok(o) => {
+            let tail = String::from_utf8_lossy(&o.stderr);
+            let tail = tail.trim();
+            eprintln!(
+                "[{}] {what} {desc}: {}{}{}",
+                unit.name,
+                o.status,
+                if tail.is_empty() { "" } else { ": " },
+                tail
+            );
+            o.status.success()
+        }
+        Err(e) => {
+            eprintln!("[{}] {what} {desc}: {e:#}", unit.name);
+            false
+        }
+    };
+    ok || line.ignore_failure
+}
+
+/// A `NOTIFY_SOCKET` for one start: READY=1 and MAINPID= as systemd reads them.
+struct NotifySocket {
+    sock: std::os::unix::net::UnixDatagram,
+    path: PathBuf,
+}
+
+impl NotifySocket {
+    fn bind(unit: &str) -> Result<NotifySocket> {
+        let dir = crate::state::state_dir().join("notify");
+        crate::state::mkdir(&dir, 0o755)?;
+        let path = dir.join(format!("{unit}.sock"));
+        let _ = std::fs::remove_file(&path);
+        let sock = std::os::unix::net::UnixDatagram::bind(&path)
+            .with_context(|| format!("binding {}", path.display()))?;
+        sock.set_nonblocking(true)?;
+        // Any process of the unit may notify (NotifyAccess=all), whatever its uid.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))?;
+        Ok(NotifySocket { sock, path })
+    }
+
+    /// (ready, main pid) from the messages waiting now.
+    fn read(&self) -> (bool, Option<i32>) {
+        let (mut ready, mut pid) = (false, None);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.sock.recv(&mut buf) {
+            for line in String::from_utf8_lossy(&buf[..n]).lines() {
+                if line == "READY=1" {
+                    ready = true;
+                } else if let Some(p) = line.strip_prefix("MAINPID=") {
+                    pid = p.trim().parse().ok();
+                }
+            }
+        }
+        (ready, pid)
+    }
+}
+
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Starts ExecStart the way the unit's `Type=` says; returns the main process.
+fn start_main(
+    unit: &Unit,
+    main_line: &ExecLine,
+    env: &BTreeMap<String, String>,
+    path: &str,
+) -> std::result::Result<Option<Main>, String> {
+    use std::os::unix::process::CommandExt;
+    let mut env = env.clone();
+    let notify = match unit.kind {
+        ServiceType::Notify => {
+            let n = NotifySocket::bind(&unit.name).map_err(|e| format!("{e:#}"))?;
+            env.insert("NOTIFY_SOCKET".into(), n.path.display().to_string());
+            Some(n)
+        }
+        _ => None,
+    };
+    let mut c = command_for(unit, main_line, &env, path);
+    c.process_group(0);
+    let mut child = c.spawn().map_err(|e| format!("spawn failed: {e}"))?;
+    let deadline = Instant::now() + unit.timeout_start;
+    match (unit.kind, notify) {
+        (ServiceType::Simple, _) | (ServiceType::Notify, None) => Ok(Some(Main::Child(child))),
+        (ServiceType::Oneshot, _) => loop {
+            if let Ok(Some(s)) = child.try_wait() {
+                return if s.success() {
+                    Ok(None)
+                } else {
+                    Err(format!("ExecStart: {s}"))
+                };
+            }
+            if Instant::now() > deadline || STOP.load(Ordering::SeqCst) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("ExecStart: no exit within {:?}", unit.timeout_start));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        },
+        (ServiceType::Notify, Some(n)) => {
+            let (mut ready, mut main_pid) = (false, None);
+            let mut launcher_done = None;
+            while !ready {
+                let (r, p) = n.read();
+                ready |= r;
+                main_pid = p.or(main_pid);
+                if launcher_done.is_none() {
+                    if let Ok(Some(s)) = child.try_wait() {
+                        launcher_done = Some(s);
+                        if !s.success() {
+                            return Err(format!("ExecStart: {s} before READY=1"));
+                        }
+                    }
+                }
+                if Instant::now() > deadline || STOP.load(Ordering::SeqCst) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("no READY=1 within {:?}", unit.timeout_start));
+                }
+                if !ready {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            match main_pid.filter(|p| *p as u32 != child.id()) {
+                // The launcher (`podman run -d`) exits once the container runs; conmon, now
+                // our child, is the main process.
+                Some(p) => {
+                    while launcher_done.is_none() && Instant::now() < deadline {
+                        launcher_done = child.try_wait().ok().flatten();
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Ok(Some(Main::Pid(p)))
+                }
+                None => Ok(Some(Main::Child(child))),
+            }
+        }
+    }
+}
+
+/// `podman healthcheck run NAME`: the stand-in for Podman's health-check timer.
+fn health_check(unit: &Unit, h: &crate::podman_compat::Health, path: &str) -> bool {
+    let mut c = Command::new("podman");
+    c.args(["healthcheck", "run", &h.container])
+        .env_clear()
+        .env("PATH", path);
+    for k in HOST_ENV {
+        if let Some(v) = std::env::var_os(k) {
+            c.env(k, v);
+        }
+    }
+    match crate::cmd::output_within(&mut c, Duration::from_secs(30)) {
+        Ok(o) => o.status.success(),
+        Err(e) => {
+            eprintln!("[{}] health check: {e:#}", unit.name);
+            false
+        }
+    }
+}
+
+/// Stops the main process as systemd does: ExecStop=, then SIGTERM (and SIGKILL after the
+/// stop timeout) to what is left, then ExecStopPost=.
+fn stop_main(
+    unit: &Unit,
+    main: &mut Main,
+    env: &BTreeMap<String, String>,
+    path: &str,
+) -> String {
+    for line in &unit.exec_stop {
+        run_line(unit, line, env, path, "ExecStop", unit.timeout_stop);
+    }
+    let wait = |main: &mut Main, d: Duration| {
+        let deadline = Instant::now() + d;
+        loop {
+            if let Some(s) = main.exited().or_else(|| reap_if_pid(main)) {
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let grace = if unit.exec_stop.is_empty() {
+        Duration::ZERO
+    } else {
+        unit.timeout_stop.min(Duration::from_secs(30))
+    };
+    let status = wait(main, grace).unwrap_or_else(|| {
+        main.signal(libc::SIGTERM);
+        wait(main, Duration::from_secs(10)).unwrap_or_else(|| {
+            main.signal(libc::SIGKILL);
+            wait(main, Duration::from_secs(5)).unwrap_or_else(|| "not reaped".into())
+        })
+    });
+    if let Main::Child(c) = main {
+        // Helpers left in the group; systemd would kill the cgroup.
+        unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+    }
+    for line in &unit.exec_stop_post {
+        run_line(unit, line, env, path, "ExecStopPost", unit.timeout_stop);
+    }
+    status
+}
+
+fn reap_if_pid(main: &mut Main) -> Option<String> {
+    match main {
+        Main::Pid(_) => reap_orphans(main),
+        Main::Child(_) => None,
     }
 }
 
 /// Supervises the unit until SIGTERM. `path` is the PATH its commands get.
 pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
-    // SAFETY: installing async-signal-safe handlers that only store to atomics.
+    // SAFETY: installing async-signal-safe handlers that only store to atomics; prctl makes
+    // orphaned descendants (a notify unit's forked main process) our children.
     unsafe {
         libc::signal(libc::SIGHUP, on_hup as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t);
         libc::signal(libc::SIGINT, on_term as *const () as libc::sighandler_t);
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
-    use std::os::unix::process::CommandExt;
+    let main_line = unit.exec_start.as_ref().expect("checked in parse");
+    let adapted = crate::podman_compat::adapt(&main_line.argv);
+    let main_line = ExecLine {
+        argv: adapted.argv.clone(),
+        ..main_line.clone()
+    };
     let mut st = UnitStatus {
         unit: unit.name.clone(),
         state: "starting".into(),
         ignored_directives: unit.ignored.clone(),
+        podman_compat: adapted.notes.clone(),
         ..Default::default()
     };
     if !unit.ignored.is_empty() {
@@ -497,6 +838,9 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
             unit.name,
             unit.ignored.join(", ")
         );
+    }
+    for n in &adapted.notes {
+        eprintln!("[{}] podman compat: {n}", unit.name);
     }
     'outer: while !STOP.load(Ordering::SeqCst) {
         RESTART.store(false, Ordering::SeqCst);
@@ -519,22 +863,10 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
             }
         };
         for pre in &unit.exec_start_pre {
-            let mut c = command_for(unit, pre, &env, path);
-            let desc = pre.argv.join(" ");
-            let ok = match c.status() {
-                Ok(s) => {
-                    eprintln!("[{}] ExecStartPre {desc}: {s}", unit.name);
-                    s.success()
-                }
-                Err(e) => {
-                    eprintln!("[{}] ExecStartPre {desc}: {e}", unit.name);
-                    false
-                }
-            };
-            if !ok && !pre.ignore_failure {
+            if !run_line(unit, pre, &env, path, "ExecStartPre", unit.timeout_start) {
                 st.pre_failures += 1;
                 st.state = "pre-failed".into();
-                st.last_exit = Some(format!("ExecStartPre failed: {desc}"));
+                st.last_exit = Some(format!("ExecStartPre failed: {}", pre.argv.join(" ")));
                 write_status(status_file, &st);
                 if unit.restart == RestartPolicy::No || !pause(unit.restart_sec) {
                     break 'outer;
@@ -542,14 +874,36 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
                 continue 'outer;
             }
         }
-        let main = unit.exec_start.as_ref().expect("checked in parse");
-        let mut c = command_for(unit, main, &env, path);
-        c.process_group(0);
-        let mut child = match c.spawn() {
-            Ok(ch) => ch,
+        if let Some(f) = &adapted.cidfile {
+            let _ = std::fs::remove_file(f);
+        }
+        let mut main = match start_main(unit, &main_line, &env, path) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                // A oneshot that succeeded: active (RemainAfterExit) or done until stopped.
+                st.starts += 1;
+                st.state = if unit.remain_after_exit { "active" } else { "exited" }.into();
+                write_status(status_file, &st);
+                while !STOP.load(Ordering::SeqCst) {
+                    if RESTART.swap(false, Ordering::SeqCst) {
+                        st.restart_requests += 1;
+                        continue 'outer;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                for line in &unit.exec_stop {
+                    run_line(unit, line, &env, path, "ExecStop", unit.timeout_stop);
+                }
+                break 'outer;
+            }
             Err(e) => {
-                eprintln!("[{}] ExecStart: {e}", unit.name);
-                st.last_exit = Some(format!("spawn failed: {e}"));
+                eprintln!("[{}] start failed: {e}", unit.name);
+                st.last_exit = Some(e);
+                st.state = "failed".into();
+                write_status(status_file, &st);
+                for line in &unit.exec_stop_post {
+                    run_line(unit, line, &env, path, "ExecStopPost", unit.timeout_stop);
+                }
                 if unit.restart == RestartPolicy::No || !pause(unit.restart_sec) {
                     break;
                 }
@@ -557,43 +911,81 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
             }
         };
         st.starts += 1;
-        st.main_pid = Some(child.id());
-        st.state = "running".into();
+        st.main_pid = Some(main.pid());
+        let mut healthy = adapted.health.as_ref().is_none_or(|h| !h.gate_ready);
+        st.state = if healthy { "running" } else { "starting" }.into();
         write_status(status_file, &st);
         eprintln!(
             "[{}] started pid {} (start #{})",
             unit.name,
-            child.id(),
+            main.pid(),
             st.starts
         );
+        let started = Instant::now();
+        let mut next_health = Instant::now() + Duration::from_secs(1);
         loop {
             if STOP.load(Ordering::SeqCst) {
-                st.last_exit = Some(kill_group(&mut child, Duration::from_secs(10)));
+                st.last_exit = Some(stop_main(unit, &mut main, &env, path));
                 break 'outer;
             }
             if RESTART.swap(false, Ordering::SeqCst) {
                 st.restart_requests += 1;
                 eprintln!("[{}] restart requested", unit.name);
-                st.last_exit = Some(kill_group(&mut child, Duration::from_secs(10)));
+                st.last_exit = Some(stop_main(unit, &mut main, &env, path));
                 continue 'outer;
             }
-            if let Ok(Some(s)) = child.try_wait() {
-                // Its helpers may linger in the group; systemd would kill the cgroup.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            if let Some(s) = main.exited().or_else(|| reap_if_pid(&mut main)) {
+                if let Main::Child(c) = &main {
+                    // Its helpers may linger in the group; systemd would kill the cgroup.
+                    unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+                }
                 eprintln!("[{}] main process exited: {s}", unit.name);
-                st.last_exit = Some(s.to_string());
+                for line in &unit.exec_stop_post {
+                    run_line(unit, line, &env, path, "ExecStopPost", unit.timeout_stop);
+                }
+                let success = s == "exit status: 0";
+                st.last_exit = Some(s);
                 st.state = "exited".into();
                 st.main_pid = None;
                 write_status(status_file, &st);
                 let again = match unit.restart {
                     RestartPolicy::Always => true,
-                    RestartPolicy::OnFailure => !s.success(),
+                    RestartPolicy::OnFailure => !success,
                     RestartPolicy::No => false,
                 };
                 if !again || !pause(unit.restart_sec) {
                     break 'outer;
                 }
                 continue 'outer;
+            }
+            if let Some(h) = &adapted.health {
+                if Instant::now() >= next_health {
+                    let ok = health_check(unit, h, path);
+                    st.health = Some(if ok { "healthy" } else { "unhealthy" }.into());
+                    if ok && !healthy {
+                        healthy = true;
+                        st.state = "running".into();
+                        eprintln!(
+                            "[{}] healthy after {:.1} s",
+                            unit.name,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
+                    write_status(status_file, &st);
+                    // Until the first pass: every second (the gate); then the interval.
+                    next_health = Instant::now()
+                        + if healthy { h.interval } else { Duration::from_secs(1) };
+                    if !healthy && started.elapsed() > unit.timeout_start {
+                        eprintln!("[{}] not healthy within {:?}", unit.name, unit.timeout_start);
+                        st.last_exit = Some(stop_main(unit, &mut main, &env, path));
+                        st.state = "failed".into();
+                        write_status(status_file, &st);
+                        if !pause(unit.restart_sec) {
+                            break 'outer;
+                        }
+                        continue 'outer;
+                    }
+                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }

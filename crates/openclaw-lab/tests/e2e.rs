@@ -12,7 +12,9 @@ use openclaw_lab::checks::auth::{gateway_token, token_accepted};
 use openclaw_lab::fixtures::canary;
 use openclaw_lab::lab::{self, canary_file, http_status, unit_status};
 use openclaw_lab::topology::{GATEWAY, LAN_CANARY, PROXY};
+use openclaw_lab::container_host::{self, GatewayMode};
 use openclaw_lab::{netns, state};
+use openclaw_render::spec::Runtime;
 use serde_json::{Map, Value};
 
 fn repo() -> PathBuf {
@@ -25,12 +27,22 @@ fn lab_bin() -> PathBuf {
 
 /// Runs `openclaw-lab check <which>` inside the gateway's namespace, as a user would.
 fn check(which: &str) -> (bool, String) {
+    check_with(which, &[])
+}
+
+/// `openclaw-lab check <which> <extra>` on the gateway host (its namespaces and Podman).
+fn check_with(which: &str, extra: &[&str]) -> (bool, String) {
     let st = state::state_dir();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &GATEWAY.netns()])
-        .arg(st.join("bin/openclaw-lab"))
-        .args(["check", which, "--spec"])
-        .arg(st.join("spec.json"))
+    let mut argv = vec![
+        st.join("bin/openclaw-lab").display().to_string(),
+        "check".into(),
+        which.into(),
+        "--spec".into(),
+        st.join("spec.json").display().to_string(),
+    ];
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let out = state::netns_command(&GATEWAY.netns(), None, &argv)
+        .env("CONTAINERS_CONF", container_host::containers_conf(&st))
         .output()
         .unwrap();
     let text =
@@ -166,8 +178,57 @@ fn probe_run_after(st: &Path, timer: &str, before: u32) -> openclaw_lab::timer::
     .unwrap_or_else(|| panic!("{timer} did not run within 60 s of systemctl start"))
 }
 
+/// The lab is one system (namespaces, users, state): the two modes take turns.
+static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// What users deploy: the gateway as the rootful Podman container from the rendered quadlet.
 #[test]
-fn the_lab_end_to_end() {
+fn the_lab_end_to_end_container() {
+    let _lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    end_to_end(GatewayMode::Container);
+}
+
+/// Hosts without Podman: the rendered native unit.
+#[test]
+fn the_lab_end_to_end_native() {
+    let _lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    end_to_end(GatewayMode::Native);
+}
+
+/// The egress matrix from inside the container (its packets cross the host's forward hook),
+/// and its control: with the rendered table removed the same probes get through, so the
+/// check can fail and the table is what stops them.
+fn container_egress(st: &Path) {
+    let (ok, out) = check_with("egress", &["--from-container"]);
+    eprintln!("{out}");
+    assert!(ok, "egress check from the container failed:\n{out}");
+    assert!(out.contains("\"unexpected\":0"), "{out}");
+    let table = format!("inet {}", openclaw_render::render::nftables::table_name(&lab::load_effective_spec().unwrap()));
+    let ns = GATEWAY.netns();
+    let del = Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "delete", "table"])
+        .args(table.split(' '))
+        .status()
+        .unwrap();
+    assert!(del.success());
+    let (ok_off, out_off) = check_with("egress", &["--from-container"]);
+    let restored = Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "-f"])
+        .arg(st.join("render").join(openclaw_render::render::nftables::ARTIFACT_PATH))
+        .status()
+        .unwrap();
+    assert!(restored.success(), "restoring the rendered ruleset");
+    let off = out_off.lines().rev().find(|l| l.contains("unexpected")).unwrap_or("").to_string();
+    eprintln!("CONTROL egress from the container without the table: {off}");
+    assert!(
+        !ok_off && !out_off.contains("\"unexpected\":0"),
+        "without the egress table the container still reached nothing: the check cannot fail\n{out_off}"
+    );
+    let (ok, out) = check_with("egress", &["--from-container"]);
+    assert!(ok, "egress after restoring the table:\n{out}");
+}
+
+fn end_to_end(mode: GatewayMode) {
     let t_all = Instant::now();
     // The test binary's siblings are the lab's binaries (cargo builds them for the test).
     std::env::set_var("OPENCLAW_LAB_BIN", lab_bin());
@@ -187,9 +248,13 @@ fn the_lab_end_to_end() {
         lab_bin().with_file_name("openclaw-probe").exists(),
         "build openclaw-probe first: cargo build -p openclaw-probe"
     );
-    lab::down().unwrap();
+    lab::clear_leftovers("the end-to-end test").unwrap();
     let _down = Down;
-    let up = lab::up(&repo().join("examples/lab.toml")).expect("lab up");
+    let up = lab::up(
+        &repo().join("examples/lab.toml"),
+        mode,
+    )
+    .expect("lab up");
     let spec = up.spec.clone();
     eprintln!("lab up in {:.1} s", up.seconds);
     let st = up.state.clone();
@@ -211,6 +276,17 @@ fn the_lab_end_to_end() {
             from_gw.is_empty(),
             "{c} canary was reached from the gateway: {from_gw:?}"
         );
+    }
+
+    let container = spec.runtime == Runtime::Container;
+    if container {
+        container_egress(&st);
+        // The hardening on the live container, not only in the unit text.
+        let (ok, out) = check("container");
+        eprintln!("{out}");
+        assert!(ok, "container check failed:\n{out}");
+        let status = unit_status(&st, &spec.gateway_unit()).unwrap();
+        eprintln!("PODMAN compat in the unit runner: {:?}", status.podman_compat);
     }
 
     // 2. Secrets: rendered through cert auth, secretcheck passes, no value in argv/config/logs.
@@ -432,9 +508,17 @@ fn the_lab_end_to_end() {
 
     // 5d. The gateway killed: the supervisor (systemd's Restart=always) brings it back.
     let s = unit_status(&st, &gw_unit).unwrap();
-    let pid = s.main_pid.unwrap();
-    // SAFETY: killing the gateway's main process group, as an OOM kill would.
-    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    if container {
+        // The container's gateway process, as the OOM killer would: conmon sees it die, the
+        // unit's main process exits, Restart=always starts a new container.
+        let pid = container_host::container_pid(&spec, &st).unwrap();
+        // SAFETY: SIGKILL to the container's first process (host pid from podman inspect).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    } else {
+        let pid = s.main_pid.unwrap();
+        // SAFETY: killing the gateway's main process group, as an OOM kill would.
+        unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    }
     let t_kill = Instant::now();
     lab::wait_ready(&spec, Duration::from_secs(180)).expect("gateway back after a kill");
     let s2 = unit_status(&st, &gw_unit).unwrap();
@@ -462,5 +546,8 @@ fn the_lab_end_to_end() {
     // Secrets scan again after all of that (logs now include the faults).
     let (ok, out) = check("secrets");
     assert!(ok, "secrets check after faults:\n{out}");
-    eprintln!("E2E total {:.0} s", t_all.elapsed().as_secs_f64());
+    eprintln!(
+        "E2E ({mode:?}) total {:.0} s",
+        t_all.elapsed().as_secs_f64()
+    );
 }

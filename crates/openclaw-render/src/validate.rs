@@ -929,16 +929,20 @@ fn container(spec: &Spec, r: &mut Report) {
         .image
         .rsplit_once("@sha256:")
         .is_some_and(|(_, d)| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
-    // An image archive built by Nix is content-addressed by its store path.
-    let nix_archive = c.image.starts_with("docker-archive:/nix/store/");
-    if !digest_ok && !nix_archive {
+    // An image archive on the host (Nix's dockerTools output, the lab's offline build) has
+    // no registry behind it: what runs is that file, trusted like the host's binaries.
+    let archive = c
+        .image
+        .strip_prefix("docker-archive:/")
+        .is_some_and(|p| !p.is_empty() && !p.split('/').any(|s| s == ".." || s == "."));
+    if !digest_ok && !archive {
         r.add(
             "container.image",
             format!(
                 "'{}' is not pinned by digest, so a registry push changes what runs",
                 c.image
             ),
-            "write name@sha256:<64 hex digits> (podman image inspect --format '{{.Digest}}' NAME), or use a Nix-built docker-archive:/nix/store/... image",
+            "write name@sha256:<64 hex digits> (podman image inspect --format '{{.Digest}}' NAME), or use an image archive on the host: docker-archive:/absolute/path.tar (Nix builds one at /nix/store/...)",
         );
     }
     if c.memory_max.as_mib() < MIN_MEMORY_MIB {
@@ -957,6 +961,34 @@ fn container(spec: &Spec, r: &mut Report) {
             format!("{} CPUs", c.cpus),
             "use a value between 0.5 and the host's core count",
         );
+    }
+    if c.ulimit_nofile < 1024 {
+        r.add(
+            "container.ulimit_nofile",
+            format!("{} open files is too few for the gateway's sockets", c.ulimit_nofile),
+            "use at least 1024 (default 16384), at most the host's hard limit (ulimit -Hn)",
+        );
+    }
+    if c.ulimit_nproc < c.pids_limit.min(256) {
+        r.add(
+            "container.ulimit_nproc",
+            format!("{} processes is too few for node and its tools", c.ulimit_nproc),
+            "use at least 256 (default 4096)",
+        );
+    }
+    for (field, net, v4) in [
+        ("container.subnet", Some(c.subnet), true),
+        ("container.subnet6", c.subnet6, false),
+    ] {
+        let Some(n) = net else { continue };
+        let bad_size = if v4 { n.prefix() > 28 } else { n.prefix() > 120 };
+        if n.is_ipv4() != v4 || bad_size {
+            r.add(
+                field,
+                format!("{}/{} is not a usable {} subnet", n.addr(), n.prefix(), if v4 { "IPv4" } else { "IPv6" }),
+                if v4 { "use a private /24 such as \"10.89.42.0/24\"" } else { "use a ULA /64 such as \"fd89:42::/64\"" },
+            );
+        }
     }
     if c.pids_limit < 64 {
         r.add(

@@ -205,3 +205,39 @@ pub fn run(spec: &Spec, user: &str, extra: &[Target]) -> Result<Report> {
     r.counts.insert("user".into(), json!(user));
     Ok(r)
 }
+
+/// `check egress --from-container`: the same check, re-run inside the gateway container's
+/// network namespace (found with `podman inspect`), as the container's uid. The container's
+/// packets then cross the host's forward hook, exactly as the gateway's own do.
+pub fn rerun_in_container(spec: Option<&std::path::Path>, user: Option<&str>, json: bool) -> Result<u8> {
+    let loaded = match spec {
+        Some(p) => Spec::from_path(p)?,
+        None => crate::lab::load_effective_spec()?,
+    };
+    let mut c = std::process::Command::new("podman");
+    c.args(["inspect", "--format", "{{.State.Pid}}", &loaded.name]);
+    let out = crate::cmd::output_within(&mut c, Duration::from_secs(30))?;
+    let pid: i32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .with_context(|| format!("the gateway container {} is not running: {}", loaded.name, String::from_utf8_lossy(&out.stderr).trim()))?;
+    let me = std::env::current_exe()?;
+    let mut c = std::process::Command::new("nsenter");
+    c.arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(me)
+        .args(["check", "egress"])
+        .env(super::location::IN_CONTAINER_ENV, &loaded.name);
+    if let Some(p) = spec {
+        c.arg("--spec").arg(p);
+    }
+    if let Some(u) = user {
+        c.args(["--user", u]);
+    }
+    if json {
+        c.arg("--json");
+    }
+    let status = c.status().context("nsenter into the container's network namespace")?;
+    Ok(if status.success() { 0 } else { 1 })
+}

@@ -3,7 +3,9 @@
 //! [`suite`] runs them from the right lab hosts and adds what needs several hosts.
 
 pub mod auth;
+pub mod container;
 pub mod egress;
+pub mod location;
 pub mod secrets;
 pub mod suite;
 
@@ -16,6 +18,8 @@ pub enum Which {
     Egress,
     Secrets,
     Auth,
+    /// The running gateway container's hardening (container runtime only).
+    Container,
 }
 
 /// One observation.
@@ -98,5 +102,6 @@ pub fn run(which: Which, spec: &Spec, user: Option<&str>) -> Result<Report> {
         ),
         Which::Secrets => secrets::run(spec),
         Which::Auth => auth::run(spec),
+        Which::Container => container::run(spec),
     }
 }

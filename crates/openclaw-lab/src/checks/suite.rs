@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-pub fn run(spec: &Path, keep: bool) -> Result<u8> {
-    let up = crate::lab::up(spec)?;
+pub fn run(spec: &Path, keep: bool, mode: crate::container_host::GatewayMode) -> Result<u8> {
+    let up = crate::lab::up(spec, mode)?;
     crate::lab::print_up(&up);
     let st = up.state.clone();
     let lab = st.join("bin/openclaw-lab").display().to_string();

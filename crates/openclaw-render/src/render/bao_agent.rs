@@ -55,7 +55,8 @@ use serde_json::Value;
 
 use super::Artifact;
 use crate::spec::{
-    AuthMode, Bind, RenderedSecretFile, SecretBackend, SecretFileKind, SecretLocation, Spec,
+    AuthMode, Bind, RenderedSecretFile, Runtime, SecretBackend, SecretFileKind, SecretLocation,
+    Spec,
 };
 
 /// Staging directory name inside `secrets.dir`.
@@ -209,13 +210,21 @@ fn reload_credential(spec: &Spec) -> Option<(&'static str, String)> {
 /// `openclaw secrets reload` as the gateway's user with the gateway unit's environment, or
 /// None when this deployment cannot reload (see the module docs).
 pub fn reload_command(spec: &Spec) -> Option<Vec<String>> {
-    let url = local_gateway_url(spec)?;
+    // Inside its container the gateway always listens on every address (quadlet.rs), so
+    // loopback reaches it whatever the host-side bind.
+    let url = match spec.runtime {
+        Runtime::Container => format!("ws://127.0.0.1:{}", spec.gateway.port),
+        Runtime::Native => local_gateway_url(spec)?,
+    };
     match spec.gateway.auth {
         AuthMode::Token | AuthMode::Password => {
             reload_credential(spec)?;
         }
         AuthMode::None => {}
         AuthMode::TrustedProxy => return None,
+    }
+    if spec.runtime == Runtime::Container {
+        return Some(container_reload_command(spec, &url));
     }
     let user = &spec.paths.service_user;
     let state = spec.paths.state_dir.trim_end_matches('/');
@@ -240,6 +249,36 @@ pub fn reload_command(spec: &Spec) -> Option<Vec<String>> {
         "--timeout".into(),
         "15000".into(),
     ])
+}
+
+/// Where the gateway image keeps the CLI (`lib/gateway-image-layout.json`'s entrypoint; a test
+/// holds the two together).
+pub const CONTAINER_OPENCLAW_BIN: &str = "/bin/openclaw";
+
+/// The same reload inside the running container (`podman exec`): the host needs no OpenClaw,
+/// the CLI runs as the container's uid with the container's environment, and the previous
+/// credential reaches it by name only (`--env VAR` copies the value from promote's
+/// environment; it never appears in argv).
+fn container_reload_command(spec: &Spec, url: &str) -> Vec<String> {
+    let mut cmd = vec![
+        "podman".into(),
+        "exec".into(),
+        format!("--user={}", spec.container.user),
+        format!("--env=OPENCLAW_GATEWAY_URL={url}"),
+    ];
+    if let Some((var, _)) = reload_credential(spec) {
+        cmd.push(format!("--env={var}"));
+    }
+    cmd.extend([
+        spec.name.clone(),
+        CONTAINER_OPENCLAW_BIN.into(),
+        "secrets".into(),
+        "reload".into(),
+        "--json".into(),
+        "--timeout".into(),
+        "15000".into(),
+    ]);
+    cmd
 }
 
 fn agent_hcl(spec: &Spec) -> String {

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use super::Artifact;
 use crate::net;
-use crate::spec::{Cidr, EgressRule, EgressScope, Protocol, Spec};
+use crate::spec::{Cidr, EgressRule, EgressScope, Protocol, Runtime, Spec};
 
 /// Where the artifact lands in the output directory.
 pub const ARTIFACT_PATH: &str = "nftables/openclaw-egress.nft";
@@ -383,6 +383,23 @@ fn forward_chain(w: &mut String, spec: &Spec) {
         spec,
         &format!("meta l4proto tcp ct status dnat ct original proto-dst {port}"),
     );
+    if spec.runtime == Runtime::Container {
+        let c = &spec.container;
+        let _ = writeln!(
+            w,
+            "        # The gateway container's egress, by its network's pinned subnet (container.subnet)."
+        );
+        for (family, net) in [("ip", Some(c.subnet)), ("ip6", c.subnet6)] {
+            if let Some(n) = net {
+                let _ = writeln!(
+                    w,
+                    "        {family} saddr {}/{} jump egress_policy",
+                    n.addr(),
+                    n.prefix()
+                );
+            }
+        }
+    }
     if let Some(ifaces) = container_ifaces(spec) {
         let _ = writeln!(
             w,

@@ -192,6 +192,12 @@ PublishPort={publish}\n\
 {exec}\
 # Keys newer than Podman 4.4 (Memory, PidsLimit, Tmpfs, Health*, DNS) as podman flags.\n\
 PodmanArgs=--memory={mem}m --memory-swap={mem}m --cpus={cpus} --pids-limit={pids}{dns}\n\
+# Explicit rlimits: Podman's defaults are above what unprivileged LXC hosts allow.\n\
+# A stable host name: OpenClaw reclaims a dead gateway's state lease only when it was taken\n\
+# on the same host name; a new container ID each start would leave a killed gateway's lease\n\
+# \"still active\" for its 5 minute TTL and every restart until then fails.\n\
+PodmanArgs=--hostname={name}\n\
+PodmanArgs=--ulimit=nofile={nofile}:{nofile} --ulimit=nproc={nproc}:{nproc}\n\
 PodmanArgs=--tmpfs=/tmp:rw,nosuid,nodev,size=256m\n\
 PodmanArgs={health} --health-interval=30s --health-timeout=5s --health-retries=3 --health-start-period=90s --health-on-failure=kill\n\
 Notify=healthy\n\
@@ -218,12 +224,15 @@ WantedBy=multi-user.target\n",
         mem = c.memory_max.as_mib(),
         cpus = c.cpus,
         pids = c.pids_limit,
+        nofile = c.ulimit_nofile,
+        nproc = c.ulimit_nproc,
         health = exec_word(&format!("--health-cmd={}", health_cmd(port))),
         check = container_secretcheck_line(spec),
     )
 }
 
 fn network(spec: &Spec) -> String {
+    let c = &spec.container;
     // The container resolves through egress.dns_resolvers directly (checked by the egress
     // policy), not through aardvark-dns on the host.
     let disable_dns = if spec.egress.dns_resolvers.is_empty() {
@@ -231,15 +240,22 @@ fn network(spec: &Spec) -> String {
     } else {
         "DisableDNS=true\n"
     };
+    let v6 = match &c.subnet6 {
+        Some(s6) => format!("IPv6=true\nSubnet={}/{}\n", s6.addr(), s6.prefix()),
+        None => String::new(),
+    };
     format!(
         "# Rendered by openclaw-render: the gateway's bridge, Podman network systemd-{n}.\n\
-# Podman names the bridge interface itself (podman0, podman1, ...; `podman network inspect\n\
-# systemd-{n}` shows it): list it in egress.container_interfaces so the egress policy filters\n\
-# the container's traffic.\n\
+# The subnet is pinned (container.subnet): the egress policy filters the container's\n\
+# forwarded traffic by this source range, whatever Podman names the bridge.\n\
 [Network]\n\
 Driver=bridge\n\
+Subnet={sub}/{len}\n\
+{v6}\
 {disable_dns}",
-        n = spec.container.network
+        n = c.network,
+        sub = c.subnet.addr(),
+        len = c.subnet.prefix(),
     )
 }
 
@@ -252,6 +268,18 @@ mod tests {
         assert_eq!(user_lines("1000:1000"), "User=1000\nGroup=1000\n");
         assert_eq!(user_lines("1000"), "User=1000\n");
         assert_eq!(user_lines("node:node"), "PodmanArgs=--user=node:node\n");
+    }
+
+    /// A killed gateway's state lease is reclaimed only from the same host name (OpenClaw
+    /// 2026.9.6), so every start of the container must carry the same one.
+    #[test]
+    fn the_container_has_a_stable_host_name() {
+        let spec = Spec::from_path(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lab.toml"),
+        )
+        .unwrap();
+        let text = container(&spec);
+        assert!(text.contains("PodmanArgs=--hostname=openclaw\n"), "{text}");
     }
 
     #[test]

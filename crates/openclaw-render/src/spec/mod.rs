@@ -54,6 +54,10 @@ pub struct Spec {
     /// Caddy reverse proxy in front of the gateway.
     #[serde(default)]
     pub proxy: Option<Proxy>,
+    /// How the gateway runs: as the Podman container (quadlet; what the NixOS module deploys)
+    /// or as a native systemd service (hosts without Podman).
+    #[serde(default)]
+    pub runtime: Runtime,
     #[serde(default)]
     pub container: Container,
     /// Where things live on the target host.
@@ -672,6 +676,16 @@ impl Default for ProxyTls {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    /// Rootful Podman from the rendered quadlet `.container` (or quadlet-nix on NixOS).
+    #[default]
+    Container,
+    /// The rendered native `<name>.service` with its hardening drop-in.
+    Native,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct Container {
@@ -693,6 +707,20 @@ pub struct Container {
     /// Podman network the container joins.
     #[serde(default = "defaults::network")]
     pub network: String,
+    /// The network's IPv4 subnet, pinned so the egress policy filters the container's
+    /// forwarded traffic by source address: no bridge name to look up and list by hand.
+    #[serde(default = "defaults::container_subnet")]
+    pub subnet: Cidr,
+    /// IPv6 subnet of the network (a ULA /64); unset: the container has no IPv6.
+    #[serde(default)]
+    pub subnet6: Option<Cidr>,
+    /// RLIMIT_NOFILE (soft = hard) set explicitly: Podman's default (1048576) exceeds what
+    /// unprivileged LXC hosts allow, and then every start fails with "error setting rlimit".
+    #[serde(default = "defaults::ulimit_nofile")]
+    pub ulimit_nofile: u32,
+    /// RLIMIT_NPROC (soft = hard), for the same reason. Counted per uid on the whole host.
+    #[serde(default = "defaults::ulimit_nproc")]
+    pub ulimit_nproc: u32,
     /// Extra bind mounts `host:container[:options]`.
     #[serde(default)]
     pub volumes: Vec<String>,
@@ -792,6 +820,10 @@ impl Default for Container {
             pids_limit: defaults::pids_limit(),
             read_only: true,
             network: defaults::network(),
+            subnet: defaults::container_subnet(),
+            subnet6: None,
+            ulimit_nofile: defaults::ulimit_nofile(),
+            ulimit_nproc: defaults::ulimit_nproc(),
             volumes: Vec::new(),
         }
     }
@@ -937,6 +969,15 @@ pub mod defaults {
     }
     pub fn network() -> String {
         "openclaw".into()
+    }
+    pub fn container_subnet() -> Cidr {
+        "10.89.42.0/24".parse().expect("valid")
+    }
+    pub fn ulimit_nofile() -> u32 {
+        16384
+    }
+    pub fn ulimit_nproc() -> u32 {
+        4096
     }
     pub fn config_path() -> String {
         "/etc/openclaw/openclaw.json".into()
