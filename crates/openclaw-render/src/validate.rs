@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use crate::error::{Invalid, Problem};
 use crate::net;
 use crate::secretlike::looks_like_secret;
+use crate::spec::text;
 use crate::spec::{
     AuthMode, Bind, Cidr, Delivery, DmPolicy, GroupPolicy, Protocol, SecretBackend, Spec,
 };
@@ -26,7 +27,11 @@ pub fn validate(spec: &Spec) -> Result<(), Invalid> {
 }
 
 /// Collects problems; each rule family lives in its own function below.
-struct Report(Vec<Problem>);
+struct Report {
+    problems: Vec<Problem>,
+    /// Fields whose text does not fit their kind: later rules would only repeat that.
+    misfits: BTreeSet<String>,
+}
 
 impl Report {
     fn add(
@@ -35,8 +40,12 @@ impl Report {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.0.push(Problem {
-            field: field.into(),
+        let field = field.into();
+        if self.misfits.contains(&field) {
+            return;
+        }
+        self.problems.push(Problem {
+            field,
             message: message.into(),
             fix: fix.into(),
         });
@@ -44,7 +53,11 @@ impl Report {
 }
 
 pub fn problems(spec: &Spec) -> Vec<Problem> {
-    let mut r = Report(Vec::new());
+    let mut r = Report {
+        problems: Vec::new(),
+        misfits: BTreeSet::new(),
+    };
+    text(spec, &mut r);
     name(spec, &mut r);
     gateway(spec, &mut r);
     secrets(spec, &mut r);
@@ -59,7 +72,17 @@ pub fn problems(spec: &Spec) -> Vec<Problem> {
     container(spec, &mut r);
     paths(spec, &mut r);
     settings(spec, &mut r);
-    r.0
+    r.problems
+}
+
+/// Every string field against its kind (spec/text.rs): the one gate against injection into
+/// the line-oriented files we render.
+fn text(spec: &Spec, r: &mut Report) {
+    let value = serde_json::to_value(spec).expect("the spec serializes");
+    for m in text::problems(&value) {
+        r.add(m.field.clone(), m.misfit.message, m.misfit.fix);
+        r.misfits.insert(m.field);
+    }
 }
 
 fn is_slug(s: &str, extra: &[char]) -> bool {
@@ -198,18 +221,11 @@ fn secrets(spec: &Spec, r: &mut Report) {
             );
         }
     }
-    if !s.dir.starts_with('/') || s.dir.starts_with("/nix/store") {
+    if text::is_within(&s.dir, "/nix/store") {
         r.add(
             "secrets.dir",
             format!("'{}' must be an absolute path outside the Nix store", s.dir),
             "use e.g. /run/secrets/openclaw (a tmpfs)",
-        );
-    }
-    if s.env_file.contains('/') || s.env_file.is_empty() {
-        r.add(
-            "secrets.env_file",
-            "must be a plain file name inside secrets.dir",
-            "use e.g. \"openclaw.env\"",
         );
     }
     let mut env_vars: BTreeMap<String, &str> = BTreeMap::new();
@@ -271,7 +287,7 @@ fn secrets(spec: &Spec, r: &mut Report) {
                 "is only for the files backend; the OpenBao agent renders into secrets.dir",
                 "remove path or set secrets.backend = \"files\"",
             ),
-            (_, Some(p)) if !p.starts_with('/') || p.starts_with("/nix/store") => r.add(
+            (_, Some(p)) if text::is_within(p, "/nix/store") => r.add(
                 format!("{field}.path"),
                 format!("'{p}' must be absolute and outside the world-readable Nix store"),
                 "point it at the decrypted file under /run",
@@ -359,7 +375,7 @@ fn secrets(spec: &Spec, r: &mut Report) {
             ("machine_cert.key", &mc.key),
             ("machine_cert.root_ca", &mc.root_ca),
         ] {
-            if !p.starts_with('/') || p.starts_with("/nix/store") && f == "machine_cert.key" {
+            if text::is_within(p, "/nix/store") && f == "machine_cert.key" {
                 r.add(
                     f,
                     format!("'{p}' must be an absolute path (and the key outside the Nix store)"),

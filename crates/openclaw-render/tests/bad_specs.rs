@@ -177,6 +177,21 @@ const CASES: &[Case] = &[
     (MULTI, &[("bindings[0].agent", "\"kids\"")], "bindings[0].agent"),
     (MULTI, &[("bindings[1].channel", "\"telegram\"")], "bindings[1].channel"),
     (MULTI, &[("agents[0].workspace", "\"workspace/personal\"")], "agents[0].workspace"),
+    // Issue 15, class 3: paths are normalised before any check, never compared as strings.
+    (LXC, &[("secrets.dir", "\"/run/../nix/store/x\"")], "secrets.dir"),
+    (LXC, &[("secrets.dir", "\"/nix//store/x\"")], "secrets.dir"),
+    (LXC, &[("secrets.dir", "\"/run/./secrets\"")], "secrets.dir"),
+    (LXC, &[("secrets.env_file", "\"..\"")], "secrets.env_file"),
+    (LXC, &[("secrets.env_file", "\".\"")], "secrets.env_file"),
+    (LXC, &[("paths.config", "\"/etc/openclaw/../shadow\"")], "paths.config"),
+    (LXC, &[("machine_cert.key", "\"/nix//store/k.key\"")], "machine_cert.key"),
+    // Class 1: line-oriented injection, one example per renderer (the schema walk in
+    // hostile_strings.rs covers every field).
+    (LXC, &[("paths.state_dir", "\"/var/lib/openclaw\\nz /etc/shadow 0666 - - -\"")], "paths.state_dir"),
+    (MULTI, &[("container.image", "\"localhost/openclaw@sha256:0000000000000000000000000000000000000000000000000000000000000000\\nPublishPort=0.0.0.0:2222:22\"")], "container.image"),
+    (LXC, &[("paths.config", "\"/etc/openclaw/openclaw.json\\nExecStartPre=/bin/sh\"")], "paths.config"),
+    (LXC, &[("proxy.upstream", "\"127.0.0.1:18789\\n}\\nevil.example {\\n\\treverse_proxy 127.0.0.1:18789\"")], "proxy.upstream"),
+    (LXC, &[("observability.prometheus.target", "\"10.0.3.20:18789\\\", \\\"evil.example:80\"")], "observability.prometheus.target"),
 ];
 
 #[test]

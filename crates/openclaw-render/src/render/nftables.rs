@@ -129,7 +129,12 @@ fn set_of(items: &[String]) -> String {
 
 /// A comment nft accepts: no double quotes, at most 128 bytes.
 fn comment(text: &str) -> String {
-    let mut s: String = text.replace('"', "'");
+    // nft has no escapes inside a quoted string: drop what could close or break it.
+    let mut s: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+        .collect();
     while s.len() > 120 {
         s.pop();
     }

@@ -5,6 +5,7 @@
 //! never a silently ignored setting.
 
 mod secret_files;
+pub mod text;
 mod units;
 
 use std::collections::BTreeMap;
