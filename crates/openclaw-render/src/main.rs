@@ -57,7 +57,10 @@ fn main() -> ExitCode {
             // Validation errors are already a readable list; anything else gets its chain.
             match e.downcast_ref::<RenderError>() {
                 Some(RenderError::Invalid(inv)) => eprint!("openclaw-render: {inv}"),
-                _ => eprintln!("openclaw-render: {e:#}"),
+                _ => eprintln!(
+                    "openclaw-render: {}",
+                    openclaw_render::error::printable_lines(&format!("{e:#}"), 2000)
+                ),
             }
             ExitCode::from(1)
         }

@@ -192,6 +192,10 @@ const CASES: &[Case] = &[
     (LXC, &[("paths.config", "\"/etc/openclaw/openclaw.json\\nExecStartPre=/bin/sh\"")], "paths.config"),
     (LXC, &[("proxy.upstream", "\"127.0.0.1:18789\\n}\\nevil.example {\\n\\treverse_proxy 127.0.0.1:18789\"")], "proxy.upstream"),
     (LXC, &[("observability.prometheus.target", "\"10.0.3.20:18789\\\", \\\"evil.example:80\"")], "observability.prometheus.target"),
+    // Class 2: no artifact path may leave --out.
+    (MULTI, &[("container.network", "\"../../../tmp/escape\"")], "container.network"),
+    // Class 7: what `check` passes, `render` can write (a file name longer than NAME_MAX).
+    (LXC, &[("secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "{}")], "secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 ];
 
 #[test]

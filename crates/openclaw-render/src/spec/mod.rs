@@ -997,7 +997,7 @@ impl Spec {
         })?;
         de.end().map_err(|e| LoadError::Parse {
             format: "JSON",
-            message: e.to_string(),
+            message: crate::error::printable(&e.to_string(), crate::error::MAX_SHOWN),
         })?;
         Ok(spec)
     }
@@ -1078,10 +1078,15 @@ impl SecretItem {
 }
 
 fn field_error(path: String, message: String) -> String {
+    // Parser messages quote the offending text; it comes from the user, so make it printable.
+    let message = crate::error::printable_lines(&message, crate::error::MAX_SHOWN);
     if path.is_empty() || path == "." {
         message
     } else {
-        format!("{path}: {message}")
+        format!(
+            "{}: {message}",
+            crate::error::printable(&path, crate::error::MAX_SHOWN)
+        )
     }
 }
 
