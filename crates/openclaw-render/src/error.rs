@@ -47,9 +47,8 @@ pub const MAX_SHOWN: usize = 300;
 /// never replays a terminal sequence or a megabyte value.
 pub fn printable(s: &str, max: usize) -> String {
     let mut out = String::new();
-    let mut shown = 0;
     for (i, c) in s.chars().enumerate() {
-        if shown >= max {
+        if i >= max {
             let rest = s.chars().count() - i;
             out.push_str(&format!("... ({rest} more characters)"));
             break;
@@ -59,7 +58,6 @@ pub fn printable(s: &str, max: usize) -> String {
         } else {
             out.push(c);
         }
-        shown += 1;
     }
     out
 }
