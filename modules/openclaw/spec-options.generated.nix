@@ -376,6 +376,11 @@ in
       default = "allowlist";
       description = "Exec tool policy.";
     };
+    dangerous_settings = mkOption {
+      type = types.listOf (types.str);
+      default = [ ];
+      description = "OpenClaw `dangerously*` switches `settings` may turn on, by their dotted path below `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.";
+    };
   };
   secrets = {
     backend = mkOption {
@@ -808,6 +813,6 @@ in
   settings = mkOption {
     type = jsonFormat.type;
     default = { };
-    description = "Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough). It is validated against OpenClaw's schema like everything else.";
+    description = "Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough). It is validated against OpenClaw's schema like everything else, and may not set what the spec owns (port, bind, auth, tokens, secrets, origins, proxies, Tailscale exposure).";
   };
 }

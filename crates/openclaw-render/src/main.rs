@@ -68,9 +68,11 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path) -> Result<Spec> {
-    Spec::from_path(path)
-        .map_err(RenderError::from)
-        .map_err(Into::into)
+    let spec = Spec::from_path(path).map_err(RenderError::from)?;
+    for w in openclaw_render::validate::warnings(&spec) {
+        eprintln!("openclaw-render: warning: {w}");
+    }
+    Ok(spec)
 }
 
 fn run(cmd: Command) -> Result<()> {

@@ -1070,52 +1070,127 @@ fn paths(spec: &Spec, r: &mut Report) {
     }
 }
 
-/// The passthrough must not smuggle a secret value into the world-readable config.
+/// openclaw.json keys the spec owns, with the spec field that sets them. The passthrough is
+/// merged last, so any of these in `settings` would silently undo what the spec guarantees
+/// (a port the ingress rules do not filter, auth off, a literal token).
+pub const SPEC_OWNED: &[(&str, &str)] = &[
+    (
+        "gateway.mode",
+        "gateway (the generator always runs a local gateway)",
+    ),
+    ("gateway.port", "gateway.port"),
+    ("gateway.bind", "gateway.bind"),
+    ("gateway.customBindHost", "gateway.custom_bind_host"),
+    ("gateway.auth.mode", "gateway.auth"),
+    ("gateway.auth.token", "gateway.token"),
+    ("gateway.auth.password", "gateway.token"),
+    ("gateway.auth.rateLimit", "gateway.rate_limit"),
+    ("gateway.trustedProxies", "gateway.trusted_proxies"),
+    (
+        "gateway.controlUi.allowedOrigins",
+        "gateway.allowed_origins",
+    ),
+    ("gateway.controlUi.enabled", "gateway.control_ui"),
+    (
+        "gateway.tailscale",
+        "gateway.bind = \"tailnet\" (Serve/Funnel exposure is not configurable here)",
+    ),
+    ("secrets", "secrets.items"),
+    ("models.providers", "models"),
+    (
+        "channels.matrix.accessToken",
+        "channels.matrix.access_token",
+    ),
+    ("channels.telegram.botToken", "channels.telegram.bot_token"),
+];
+
+/// Key names that carry credentials in OpenClaw's config: a string there is a literal secret
+/// (a SecretRef is an object).
+fn is_credential_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    [
+        "token",
+        "apikey",
+        "api_key",
+        "password",
+        "secret",
+        "accesstoken",
+        "bottoken",
+        "credential",
+        "privatekey",
+    ]
+    .iter()
+    .any(|w| k.ends_with(w))
+}
+
+/// The passthrough may add what the spec does not model, never undo what it does.
 fn settings(spec: &Spec, r: &mut Report) {
-    fn walk(v: &serde_json::Value, path: &str, r: &mut Report) {
+    fn walk(spec: &Spec, v: &serde_json::Value, path: &str, key: &str, r: &mut Report) {
+        let field = format!("settings.{path}");
+        if let Some((_, owner)) = SPEC_OWNED.iter().find(|(p, _)| *p == path) {
+            r.add(
+                &field,
+                "sets what the spec owns; the passthrough is merged last and would override it",
+                format!("remove it from settings and set {owner} instead"),
+            );
+            return;
+        }
+        if key.starts_with("dangerously")
+            && !matches!(v, serde_json::Value::Bool(false) | serde_json::Value::Null)
+            && !spec.hardening.dangerous_settings.iter().any(|d| d == path)
+        {
+            r.add(
+                &field,
+                "turns on one of OpenClaw's dangerously* switches without an explicit opt-in",
+                format!("remove it, or list \"{path}\" in hardening.dangerous_settings to accept the risk"),
+            );
+        }
         match v {
             serde_json::Value::String(s) => {
                 if let Some(why) = looks_like_secret(s) {
-                    r.add(path, format!("holds what looks like {why}"), "use a SecretRef to a secret declared in [secrets.items] instead of the value");
+                    r.add(&field, format!("holds what looks like {why}"), "use a SecretRef to a secret declared in [secrets.items] instead of the value");
+                } else if is_credential_key(key) && !s.is_empty() {
+                    r.add(&field, "holds a literal credential, which would land in the world-readable openclaw.json", "declare it in [secrets.items] and refer to it with a SecretRef ({ source = \"file\", ... })");
                 }
             }
             serde_json::Value::Object(m) => m
                 .iter()
-                .for_each(|(k, v)| walk(v, &format!("{path}.{k}"), r)),
+                .for_each(|(k, x)| walk(spec, x, &format!("{path}.{k}"), k, r)),
             serde_json::Value::Array(a) => a
                 .iter()
                 .enumerate()
-                .for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), r)),
+                .for_each(|(i, x)| walk(spec, x, &format!("{path}[{i}]"), key, r)),
             _ => {}
         }
     }
     for (k, v) in &spec.settings {
-        walk(v, &format!("settings.{k}"), r);
+        walk(spec, v, k, k, r);
     }
-    let bind = spec
-        .settings
-        .pointer_get("/gateway/bind")
-        .and_then(|v| v.as_str());
-    let auth = spec
-        .settings
-        .pointer_get("/gateway/auth/mode")
-        .and_then(|v| v.as_str());
-    let final_bind = bind.unwrap_or(match spec.gateway.bind {
-        Bind::Loopback => "loopback",
-        _ => "lan",
-    });
-    let final_auth = auth.unwrap_or(if spec.gateway.auth == AuthMode::None {
-        "none"
-    } else {
-        "token"
-    });
-    if (bind.is_some() || auth.is_some()) && final_bind != "loopback" && final_auth == "none" {
-        r.add(
-            "settings.gateway",
-            "the passthrough leaves the gateway reachable beyond loopback without authentication",
-            "set gateway.bind and gateway.auth in the spec, not in settings",
-        );
+    for (i, d) in spec.hardening.dangerous_settings.iter().enumerate() {
+        let last = d.rsplit('.').next().unwrap_or(d);
+        if !last.starts_with("dangerously") {
+            r.add(
+                format!("hardening.dangerous_settings[{i}]"),
+                format!("'{d}' is not a dangerously* key"),
+                "list only the dotted settings paths of dangerously* keys you set",
+            );
+        }
     }
+}
+
+/// What passes but deserves a second look: every accepted `dangerously*` opt-in.
+pub fn warnings(spec: &Spec) -> Vec<Problem> {
+    spec.hardening
+        .dangerous_settings
+        .iter()
+        .map(|d| Problem {
+            field: format!("settings.{d}"),
+            message: "a dangerously* switch is on (opted in through hardening.dangerous_settings)"
+                .into(),
+            fix: "remove it from settings and hardening.dangerous_settings unless you need it"
+                .into(),
+        })
+        .collect()
 }
 
 trait PointerGet {

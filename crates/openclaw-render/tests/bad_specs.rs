@@ -195,7 +195,21 @@ const CASES: &[Case] = &[
     // Class 2: no artifact path may leave --out.
     (MULTI, &[("container.network", "\"../../../tmp/escape\"")], "container.network"),
     // Class 7: what `check` passes, `render` can write (a file name longer than NAME_MAX).
-    (LXC, &[("secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "{}")], "secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    (LXC, &[("secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "{}")], "secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    // Class 4: the passthrough cannot undo the spec, carry a literal credential or turn on a
+    // dangerously* switch without a named opt-in.
+    (LXC, &[("settings.gateway.port", "18790")], "settings.gateway.port"),
+    (LXC, &[("settings.gateway.bind", "\"lan\"")], "settings.gateway.bind"),
+    (LXC, &[("settings.gateway.auth.mode", "\"none\"")], "settings.gateway.auth.mode"),
+    (LXC, &[("settings.gateway.auth.token", "\"0123456789abcdef0123456789abcdef\"")], "settings.gateway.auth.token"),
+    (LXC, &[("settings.gateway.trustedProxies", "[\"0.0.0.0/0\"]")], "settings.gateway.trustedProxies"),
+    (LXC, &[("settings.gateway.controlUi.allowedOrigins", "[\"*\"]")], "settings.gateway.controlUi.allowedOrigins"),
+    (LXC, &[("settings.gateway.tailscale.mode", "\"funnel\"")], "settings.gateway.tailscale"),
+    (LXC, &[("settings.secrets.providers.x.source", "\"exec\"")], "settings.secrets"),
+    (LXC, &[("settings.models.providers.litellm.apiKey", "\"abc\"")], "settings.models.providers"),
+    (LXC, &[("settings.tools.web.search.apiKey", "\"BSAxyz1234\"")], "settings.tools.web.search.apiKey"),
+    (LXC, &[("settings.gateway.controlUi.dangerouslyDisableDeviceAuth", "true")], "settings.gateway.controlUi.dangerouslyDisableDeviceAuth"),
+    (LXC, &[("hardening.dangerous_settings", "[\"gateway.port\"]")], "hardening.dangerous_settings[0]"),
 ];
 
 #[test]
@@ -247,4 +261,46 @@ fn unknown_keys_are_errors_not_ignored() {
         msg.contains("unknown field") && msg.contains("auth_mode"),
         "{msg}"
     );
+}
+
+/// Class 4: duplicate keys in the settings JSON are an error, as they are at top level.
+#[test]
+fn duplicate_settings_keys_are_refused() {
+    let text = std::fs::read_to_string(support::example(LXC)).unwrap();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let json = serde_json::to_string(&doc).unwrap();
+    let dup = json.replacen(
+        '{',
+        "{\"settings\": {\"logging\": {\"level\": \"info\", \"level\": \"debug\"}},",
+        1,
+    );
+    let e = Spec::from_json(&dup).unwrap_err().to_string();
+    assert!(
+        e.contains("settings") && e.contains("duplicate key 'level'"),
+        "{e}"
+    );
+}
+
+/// Class 4: an opted-in dangerously* switch renders, with a warning naming it.
+#[test]
+fn dangerous_opt_in_renders_with_a_warning() {
+    let text = std::fs::read_to_string(support::example(LXC)).unwrap();
+    let mut doc: toml::Value = toml::from_str(&text).unwrap();
+    set(
+        &mut doc,
+        "settings.gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback",
+        "true",
+    );
+    set(
+        &mut doc,
+        "hardening.dangerous_settings",
+        "[\"gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback\"]",
+    );
+    let spec = Spec::from_toml(&toml::to_string(&doc).unwrap()).unwrap();
+    render_all(&spec).unwrap();
+    let w = openclaw_render::validate::warnings(&spec);
+    assert_eq!(w.len(), 1);
+    assert!(w[0]
+        .field
+        .ends_with("dangerouslyAllowHostHeaderOriginFallback"));
 }

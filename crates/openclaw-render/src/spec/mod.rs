@@ -5,6 +5,7 @@
 //! never a silently ignored setting.
 
 mod secret_files;
+mod strict_json;
 pub mod text;
 mod units;
 
@@ -61,8 +62,9 @@ pub struct Spec {
     #[serde(default)]
     pub paths: Paths,
     /// Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough).
-    /// It is validated against OpenClaw's schema like everything else.
-    #[serde(default)]
+    /// It is validated against OpenClaw's schema like everything else, and may not set what the
+    /// spec owns (port, bind, auth, tokens, secrets, origins, proxies, Tailscale exposure).
+    #[serde(default, deserialize_with = "strict_json::map")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub settings: serde_json::Map<String, serde_json::Value>,
 }
@@ -370,6 +372,10 @@ pub struct Hardening {
     /// Exec tool policy.
     #[serde(default = "defaults::exec_security")]
     pub exec_security: ExecSecurity,
+    /// OpenClaw `dangerously*` switches `settings` may turn on, by their dotted path below
+    /// `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.
+    #[serde(default)]
+    pub dangerous_settings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -779,6 +785,7 @@ impl Default for Hardening {
             log_file: None,
             redact_patterns: defaults::redact_patterns(),
             exec_security: defaults::exec_security(),
+            dangerous_settings: Vec::new(),
         }
     }
 }
