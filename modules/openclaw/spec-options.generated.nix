@@ -564,6 +564,11 @@ in
       default = [ ];
       description = "Extra ranges to block on top of the built-in private/link-local/metadata list.";
     };
+    nat64_prefixes = mkOption {
+      type = types.listOf (types.strMatching "[0-9A-Fa-f:.]+(/[0-9]{1,3})?");
+      default = [ ];
+      description = "NAT64 prefixes of this network beyond the well-known ones (64:ff9b::/96 and the RFC 8215 64:ff9b:1::/48, always blocked): blocked too, since they reach IPv4 space including the metadata service.";
+    };
     container_interfaces = mkOption {
       type = types.listOf (types.str);
       default = [ ];

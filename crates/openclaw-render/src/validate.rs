@@ -121,13 +121,18 @@ fn gateway(spec: &Spec, r: &mut Report) {
         ),
         (Bind::Custom, Some(h))
             if h.parse::<IpAddr>()
-                .map(|ip| ip.is_unspecified())
+                .map(|ip| {
+                    // Any spelling of "everywhere" (::ffff:0.0.0.0, 0:0::0) and any
+                    // non-canonical spelling is refused: write the one address plainly.
+                    let c = ip.to_canonical();
+                    c.is_unspecified() || c.is_multicast() || c.to_string() != *h
+                })
                 .unwrap_or(true) =>
         {
             r.add(
                 "gateway.custom_bind_host",
-                format!("'{h}' is not a specific IP address"),
-                "give one address of the host (0.0.0.0 and :: would listen everywhere)",
+                format!("'{h}' is not a specific IP address in canonical form"),
+                "give one address of the host as written by `ip addr` (0.0.0.0 and :: in any spelling would listen everywhere)",
             )
         }
         (b, Some(_)) if b != Bind::Custom => r.add(
@@ -679,11 +684,38 @@ fn check_cron(expr: &str) -> Result<(), String> {
 fn egress(spec: &Spec, r: &mut Report) {
     let e = &spec.egress;
     for (i, d) in e.dns_resolvers.iter().enumerate() {
-        if d.parse::<IpAddr>().is_err() {
-            r.add(
+        match d.parse::<IpAddr>() {
+            Err(_) => r.add(
                 format!("egress.dns_resolvers[{i}]"),
                 format!("'{d}' is not an IP address"),
                 "nftables needs addresses: write e.g. \"10.0.3.1\"",
+            ),
+            Ok(ip) => {
+                let ip = ip.to_canonical();
+                let v4 = net::embedded_ipv4(ip, &e.nat64_prefixes).map(IpAddr::V4);
+                let metadata = net::metadata_addrs()
+                    .into_iter()
+                    .any(|m| m == ip || Some(m) == v4);
+                if metadata
+                    || ip.is_unspecified()
+                    || ip.is_multicast()
+                    || ip == IpAddr::from([255, 255, 255, 255])
+                {
+                    r.add(
+                        format!("egress.dns_resolvers[{i}]"),
+                        format!("{d} is the metadata service, unspecified, multicast or broadcast, not a resolver"),
+                        "list the address of the DNS server the gateway should use",
+                    );
+                }
+            }
+        }
+    }
+    for (i, p) in e.nat64_prefixes.iter().enumerate() {
+        if p.is_ipv4() || !(32..=96).contains(&p.prefix()) {
+            r.add(
+                format!("egress.nat64_prefixes[{i}]"),
+                format!("{p} is not a NAT64 prefix"),
+                "write the IPv6 prefix (/32 to /96) your NAT64 gateway translates, e.g. \"2001:db8:64::/96\"",
             );
         }
     }
@@ -704,7 +736,17 @@ fn egress(spec: &Spec, r: &mut Report) {
                 "name the hosts or a small subnet",
             );
         }
-        if let Some((range, why)) = net::blocked_range_of(&rule.to) {
+        let blocked: Vec<(Cidr, String)> = net::blocked_ranges_of(&rule.to)
+            .into_iter()
+            .map(|(c, why)| (c, why.to_string()))
+            .chain(
+                e.nat64_prefixes
+                    .iter()
+                    .filter(|p| p.overlaps(&rule.to))
+                    .map(|p| (*p, "NAT64 (egress.nat64_prefixes)".to_string())),
+            )
+            .collect();
+        if let Some((range, why)) = blocked.first() {
             if !rule.allow_private {
                 r.add(
                     format!("{f}.to"),
@@ -714,7 +756,22 @@ fn egress(spec: &Spec, r: &mut Report) {
                     ),
                     "set allow_private = true on this rule if the gateway really must reach it",
                 );
-            } else if rule.to.prefix() < full - 8 && range.prefix() <= rule.to.prefix() {
+            } else if let Some((range, why)) =
+                blocked.iter().find(|(b, _)| b.prefix() >= rule.to.prefix())
+            {
+                // allow_private admits a destination inside a private block, never a range
+                // that swallows one (a /8 around 169.254.0.0/16 opens the metadata service).
+                r.add(
+                    format!("{f}.to"),
+                    format!(
+                        "{} covers the whole always-blocked {range} ({why})",
+                        rule.to
+                    ),
+                    format!(
+                        "allow the specific hosts (/32 or /128) inside {range} the gateway needs"
+                    ),
+                );
+            } else if rule.to.prefix() < full - 8 {
                 // A whole private subnet defeats the point of blocking the LAN.
                 r.add(
                     format!("{f}.to"),
@@ -722,6 +779,23 @@ fn egress(spec: &Spec, r: &mut Report) {
                     "allow the specific hosts (/32 or /128) the gateway needs",
                 );
             }
+        }
+        let metadata = net::metadata_addrs().into_iter().find(|m| {
+            rule.to.contains(*m)
+                || net::embedded_ipv4(rule.to.addr(), &e.nat64_prefixes).is_some_and(|v4| {
+                    rule.to.prefix() >= 96 && {
+                        let bits = 128 - rule.to.prefix() as u32;
+                        let net4 = Cidr::new(v4.into(), 32 - bits.min(32) as u8).expect("prefix");
+                        net4.contains(*m)
+                    }
+                })
+        });
+        if let Some(m) = metadata {
+            r.add(
+                format!("{f}.to"),
+                format!("{} reaches the cloud metadata service {m}", rule.to),
+                "no rule may open the metadata service: exclude it from the range",
+            );
         }
         if rule.name.is_empty() || rule.name.contains('"') {
             r.add(
@@ -865,6 +939,18 @@ fn ingress(spec: &Spec, r: &mut Report) {
             );
         }
     }
+    for v4 in [true, false] {
+        if covers_everything(&spec.ingress.allow_from, v4) {
+            r.add(
+                "ingress.allow_from",
+                format!(
+                    "together these prefixes cover every {} address",
+                    if v4 { "IPv4" } else { "IPv6" }
+                ),
+                "list the reverse proxy and monitoring hosts",
+            );
+        }
+    }
     if spec.gateway.bind != Bind::Loopback && spec.ingress.allow_from.is_empty() {
         r.add(
             "ingress.allow_from",
@@ -872,6 +958,41 @@ fn ingress(spec: &Spec, r: &mut Report) {
             "list the reverse proxy's address, or set gateway.bind = \"loopback\"",
         );
     }
+}
+
+/// True when the prefixes of one family leave no address of it out.
+fn covers_everything(nets: &[Cidr], v4: bool) -> bool {
+    let bits: u32 = if v4 { 32 } else { 128 };
+    let mut ranges: Vec<(u128, u128)> = nets
+        .iter()
+        .filter(|c| c.is_ipv4() == v4)
+        .map(|c| {
+            let start = match c.addr() {
+                IpAddr::V4(a) => u32::from(a) as u128,
+                IpAddr::V6(a) => u128::from(a),
+            };
+            let host_bits = bits - c.prefix() as u32;
+            let span = if host_bits == 128 {
+                u128::MAX
+            } else {
+                (1u128 << host_bits) - 1
+            };
+            (start, start.saturating_add(span))
+        })
+        .collect();
+    ranges.sort();
+    let max = if v4 { u32::MAX as u128 } else { u128::MAX };
+    let mut next: u128 = 0;
+    for (s, e) in ranges {
+        if s > next {
+            return false;
+        }
+        if e >= max {
+            return true;
+        }
+        next = next.max(e + 1);
+    }
+    false
 }
 
 fn observability(spec: &Spec, r: &mut Report) {

@@ -210,6 +210,29 @@ const CASES: &[Case] = &[
     (LXC, &[("settings.tools.web.search.apiKey", "\"BSAxyz1234\"")], "settings.tools.web.search.apiKey"),
     (LXC, &[("settings.gateway.controlUi.dangerouslyDisableDeviceAuth", "true")], "settings.gateway.controlUi.dangerouslyDisableDeviceAuth"),
     (LXC, &[("hardening.dangerous_settings", "[\"gateway.port\"]")], "hardening.dangerous_settings[0]"),
+    // Class 5: allow rules may not swallow what is always blocked; NAT64, resolvers, ingress
+    // coverage and unspecified bind addresses in other spellings.
+    (LXC, &[("egress.allow[0].to", "\"169.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"172.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"100.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"169.254.169.254\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"169.254.169.0/24\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"64:ff9b::a9fe:a9fe\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"::ffff:169.254.169.254\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"fc00::/7\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"fc00::/6\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.dns_resolvers", "[\"169.254.169.254\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.dns_resolvers", "[\"fd00:ec2::254\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.dns_resolvers", "[\"0.0.0.0\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.nat64_prefixes", "[\"10.0.0.0/8\"]")], "egress.nat64_prefixes[0]"),
+    (LXC, &[("ingress.allow_from", "[\"0.0.0.0/1\", \"128.0.0.0/1\"]")], "ingress.allow_from"),
+    (LXC, &[("ingress.allow_from", "[\"::/1\", \"8000::/1\"]")], "ingress.allow_from"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"::ffff:0.0.0.0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0.0.0.0.\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"[::]\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0:0::0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("egress.allow_public_web", "true"), ("models.base_url", "\"https://[64:ff9b:1::a9fe:a9fe]/v1\"")], "egress.allow"),
 ];
 
 #[test]

@@ -97,6 +97,12 @@ fn blocked_ranges(spec: &Spec) -> Vec<(Cidr, String)> {
                 .iter()
                 .map(|c| (*c, "egress.extra_blocked".to_string())),
         )
+        .chain(
+            spec.egress
+                .nat64_prefixes
+                .iter()
+                .map(|c| (*c, "egress.nat64_prefixes (reaches IPv4 space)".to_string())),
+        )
         .collect();
     // Widest first, so a covered range always meets its cover among the kept ones.
     all.sort_by_key(|(c, _)| (!c.is_ipv4(), c.prefix(), *c));

@@ -521,6 +521,11 @@ pub struct Egress {
     /// Extra ranges to block on top of the built-in private/link-local/metadata list.
     #[serde(default)]
     pub extra_blocked: Vec<Cidr>,
+    /// NAT64 prefixes of this network beyond the well-known ones (64:ff9b::/96 and the
+    /// RFC 8215 64:ff9b:1::/48, always blocked): blocked too, since they reach IPv4 space
+    /// including the metadata service.
+    #[serde(default)]
+    pub nat64_prefixes: Vec<Cidr>,
     /// Interfaces whose forwarded traffic is the gateway's (rootful Podman bridge).
     #[serde(default)]
     pub container_interfaces: Vec<String>,
@@ -537,6 +542,7 @@ impl Default for Egress {
             allow_public_web: false,
             allow: Vec::new(),
             extra_blocked: Vec::new(),
+            nat64_prefixes: Vec::new(),
             container_interfaces: Vec::new(),
             log_denied: true,
         }
