@@ -647,38 +647,9 @@ fn agents(spec: &Spec, r: &mut Report) {
     }
 }
 
-/// Five cron fields with the characters cron accepts and values in range.
+/// Croner's rules (cron.rs): OpenClaw refuses what it refuses, and never runs what never fires.
 fn check_cron(expr: &str) -> Result<(), String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!("has {} fields, cron needs 5", fields.len()));
-    }
-    let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-    for (f, (lo, hi)) in fields.iter().zip(ranges) {
-        for part in f.split(',') {
-            let (range, step) = match part.split_once('/') {
-                Some((r, s)) => (r, Some(s)),
-                None => (part, None),
-            };
-            if let Some(s) = step {
-                if s.parse::<u32>().map(|n| n == 0).unwrap_or(true) {
-                    return Err(format!("bad step in '{part}'"));
-                }
-            }
-            if range == "*" {
-                continue;
-            }
-            for v in range.split('-') {
-                let n: u32 = v
-                    .parse()
-                    .map_err(|_| format!("'{part}' is not a number, range or *"))?;
-                if n < lo || n > hi {
-                    return Err(format!("{n} is outside {lo}-{hi}"));
-                }
-            }
-        }
-    }
-    Ok(())
+    crate::cron::check(expr)
 }
 
 fn egress(spec: &Spec, r: &mut Report) {
@@ -1400,6 +1371,10 @@ mod tests {
         assert!(check_cron("0 19 * * 5").is_ok());
         assert!(check_cron("0 25 * * *").is_err());
         assert!(check_cron("0 8 * *").is_err());
-        assert!(check_cron("0 8 * * mon").is_err());
+        assert!(check_cron("0 8 * * mon").is_ok());
+        assert!(check_cron("5-1 * * * *").is_err());
+        assert!(check_cron("0 0 31 2 *").is_err());
+        assert!(check_cron("0 0 29 2 *").is_ok());
+        assert!(check_cron("5/15 * * * *").is_err());
     }
 }

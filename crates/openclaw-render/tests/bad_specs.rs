@@ -233,6 +233,10 @@ const CASES: &[Case] = &[
     (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"[::]\"")], "gateway.custom_bind_host"),
     (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0:0::0\"")], "gateway.custom_bind_host"),
     (LXC, &[("egress.allow_public_web", "true"), ("models.base_url", "\"https://[64:ff9b:1::a9fe:a9fe]/v1\"")], "egress.allow"),
+    // Class 6: croner's semantics (tests/cron_croner.rs compares with the real croner).
+    (AGENTS, &[("cron[0].schedule", "\"0 8 * * 5-1\"")], "cron[0].schedule"),
+    (AGENTS, &[("cron[0].schedule", "\"0 8 31 2 *\"")], "cron[0].schedule"),
+    (AGENTS, &[("cron[0].schedule", "\"5/15 * * * *\"")], "cron[0].schedule"),
 ];
 
 #[test]
