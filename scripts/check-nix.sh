@@ -83,12 +83,19 @@ in
 assert builtins.all (o: o._option or false) required;
 opts
 NIX
-# The module evaluated against nixpkgs' real lib and quadlet-nix, when their sources are here
-# (neither can be fetched on a machine without GitHub access).
-if [ -n "${OPENCLAW_NIXPKGS_LIB:-}" ] && [ -n "${OPENCLAW_QUADLET_NIX:-}" ]; then
-  echo "== module evaluation (nixpkgs lib: $OPENCLAW_NIXPKGS_LIB)"
-  bash scripts/eval-module-offline.sh "$OPENCLAW_NIXPKGS_LIB" "$OPENCLAW_QUADLET_NIX" ${OPENCLAW_NIX_OPENCLAW:+"$OPENCLAW_NIX_OPENCLAW"}
-else
-  echo "== module evaluation: not run (set OPENCLAW_NIXPKGS_LIB and OPENCLAW_QUADLET_NIX to nixpkgs' lib and quadlet-nix sources)"
-fi
+# The module evaluated against nixpkgs' real lib and quadlet-nix. Their sources sit beside the
+# repository in ../shared/nix-sources (neither can be fetched on a machine without GitHub
+# access); OPENCLAW_NIXPKGS_LIB / OPENCLAW_QUADLET_NIX override them. This always runs: a
+# missing source is an error, never a silent skip.
+SOURCES="$(cd .. && pwd)/shared/nix-sources"
+NIXPKGS_LIB="${OPENCLAW_NIXPKGS_LIB:-$SOURCES/nixpkgs-lib-25.05}"
+QUADLET_NIX="${OPENCLAW_QUADLET_NIX:-$SOURCES/quadlet-nix}"
+for src in "$NIXPKGS_LIB" "$QUADLET_NIX"; do
+  [ -d "$src" ] || {
+    echo "check-nix: $src is missing: put nixpkgs' lib and quadlet-nix (at the flake.lock revs) in $SOURCES, or set OPENCLAW_NIXPKGS_LIB and OPENCLAW_QUADLET_NIX" >&2
+    exit 1
+  }
+done
+echo "== module evaluation (nixpkgs lib: $NIXPKGS_LIB)"
+bash scripts/eval-module-offline.sh "$NIXPKGS_LIB" "$QUADLET_NIX" ${OPENCLAW_NIX_OPENCLAW:+"$OPENCLAW_NIX_OPENCLAW"}
 echo "check-nix: ok (${#files[@]} files)"

@@ -92,8 +92,17 @@ in
     # Quick, local checks with the option path in the message. Everything semantic (bind/auth
     # combinations, egress coverage, literal secrets, memory) is the generator's: the render
     # derivation fails the build with its own field-and-fix list.
-    assertions =
-      map (p: {
+    assertions = [
+      {
+        assertion = cfg.runtime == "container";
+        message = ''
+          services.openclaw.runtime = "${cfg.runtime}": this module deploys the gateway as the Podman
+          container (quadlet-nix) only. Leave runtime at "container"; for a native unit, render the
+          spec with `openclaw-render render` and install its systemd/ units yourself.
+        '';
+      }
+    ]
+    ++ map (p: {
         assertion = !(isStore p);
         message = ''
           services.openclaw: ${toString p} is in the Nix store, which every local user can read.

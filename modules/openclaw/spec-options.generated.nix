@@ -376,6 +376,11 @@ in
       default = "allowlist";
       description = "Exec tool policy.";
     };
+    dangerous_settings = mkOption {
+      type = types.listOf (types.str);
+      default = [ ];
+      description = "OpenClaw `dangerously*` switches `settings` may turn on, by their dotted path below `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.";
+    };
   };
   secrets = {
     backend = mkOption {
@@ -559,6 +564,11 @@ in
       default = [ ];
       description = "Extra ranges to block on top of the built-in private/link-local/metadata list.";
     };
+    nat64_prefixes = mkOption {
+      type = types.listOf (types.strMatching "[0-9A-Fa-f:.]+(/[0-9]{1,3})?");
+      default = [ ];
+      description = "NAT64 prefixes of this network beyond the well-known ones (64:ff9b::/96 and the RFC 8215 64:ff9b:1::/48, always blocked): blocked too, since they reach IPv4 space including the metadata service.";
+    };
     container_interfaces = mkOption {
       type = types.listOf (types.str);
       default = [ ];
@@ -716,6 +726,11 @@ in
     default = null;
     description = "Caddy reverse proxy in front of the gateway.";
   };
+  runtime = mkOption {
+    type = types.enum [ "container" "native" ];
+    default = "container";
+    description = "How the gateway runs: as the Podman container (quadlet; what the NixOS module deploys) or as a native systemd service (hosts without Podman).";
+  };
   container = {
     image = mkOption {
       type = types.str;
@@ -751,6 +766,26 @@ in
       type = types.str;
       default = "openclaw";
       description = "Podman network the container joins.";
+    };
+    subnet = mkOption {
+      type = types.strMatching "[0-9A-Fa-f:.]+(/[0-9]{1,3})?";
+      default = "10.89.42.0/24";
+      description = "The network's IPv4 subnet, pinned so the egress policy filters the container's forwarded traffic by source address: no bridge name to look up and list by hand.";
+    };
+    subnet6 = mkOption {
+      type = types.nullOr (types.strMatching "[0-9A-Fa-f:.]+(/[0-9]{1,3})?");
+      default = null;
+      description = "IPv6 subnet of the network (a ULA /64); unset: the container has no IPv6.";
+    };
+    ulimit_nofile = mkOption {
+      type = types.ints.u32;
+      default = 16384;
+      description = "RLIMIT_NOFILE (soft = hard) set explicitly: Podman's default (1048576) exceeds what unprivileged LXC hosts allow, and then every start fails with \"error setting rlimit\".";
+    };
+    ulimit_nproc = mkOption {
+      type = types.ints.u32;
+      default = 4096;
+      description = "RLIMIT_NPROC (soft = hard), for the same reason. Counted per uid on the whole host.";
     };
     volumes = mkOption {
       type = types.listOf (types.str);
@@ -808,6 +843,6 @@ in
   settings = mkOption {
     type = jsonFormat.type;
     default = { };
-    description = "Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough). It is validated against OpenClaw's schema like everything else.";
+    description = "Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough). It is validated against OpenClaw's schema like everything else, and may not set what the spec owns (port, bind, auth, tokens, secrets, origins, proxies, Tailscale exposure).";
   };
 }

@@ -153,6 +153,36 @@ fn rss_entry(table: &[(i32, i32, u64, String)], what: &str, pid: Option<i32>) ->
     }
 }
 
+/// The gateway container's memory as its cgroup counts it (page cache included, which
+/// `memory.max` limits too): v1 `memory.usage_in_bytes`, v2 `memory.current`.
+fn container_memory(spec: &Spec, st: &Path) -> Value {
+    let read = || -> Result<(u64, String)> {
+        let pid = crate::container_host::container_pid(spec, st)?;
+        let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))?;
+        let path = cg
+            .lines()
+            .find_map(|l| {
+                let mut p = l.splitn(3, ':');
+                let (_, ctrl, path) = (p.next()?, p.next()?, p.next()?);
+                ctrl.split(',')
+                    .any(|c| c == "memory")
+                    .then(|| format!("/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"))
+                    .or_else(|| {
+                        (ctrl.is_empty()).then(|| format!("/sys/fs/cgroup{path}/memory.current"))
+                    })
+            })
+            .context("no memory cgroup for the container")?;
+        let bytes = std::fs::read_to_string(&path)?.trim().parse()?;
+        Ok((bytes, path))
+    };
+    match read() {
+        Ok((b, path)) => {
+            json!({"what": "gateway container, cgroup memory (RSS + page cache)", "mib": mib(b / 1024), "file": path})
+        }
+        Err(e) => json!({"what": "gateway container, cgroup memory", "error": format!("{e:#}")}),
+    }
+}
+
 fn mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 10.0).round() / 10.0
 }
@@ -176,6 +206,12 @@ pub fn rss(spec: &Spec, st: &Path) -> Result<Value> {
             unit_pid(&spec.gateway_unit()),
         ),
     );
+    if spec.runtime == openclaw_render::spec::Runtime::Container {
+        m.insert(
+            "gateway_container_cgroup".into(),
+            container_memory(spec, st),
+        );
+    }
     m.insert(
         "openbao_agent".into(),
         rss_entry(&table, "bao agent (rendered unit)", unit_pid(&agent)),

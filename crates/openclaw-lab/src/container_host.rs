@@ -60,7 +60,11 @@ pub fn write_podman_config(state: &Path) -> Result<()> {
 
 /// Runs the real quadlet generator over the rendered quadlet files; returns the generated
 /// units as (name, text), the network's first.
-pub fn quadlet_units(spec: &Spec, state: &Path, arts: &[Artifact]) -> Result<Vec<(String, String)>> {
+pub fn quadlet_units(
+    spec: &Spec,
+    state: &Path,
+    arts: &[Artifact],
+) -> Result<Vec<(String, String)>> {
     let input = state.join("quadlet/in");
     let output = state.join("quadlet/out");
     for d in [&input, &output] {
@@ -129,7 +133,10 @@ pub fn container_pid(spec: &Spec, state: &Path) -> Result<i32> {
     let v = inspect(spec, state)?;
     match v["State"]["Pid"].as_i64() {
         Some(p) if p > 0 => Ok(p as i32),
-        _ => bail!("the gateway container is not running ({})", v["State"]["Status"]),
+        _ => bail!(
+            "the gateway container is not running ({})",
+            v["State"]["Status"]
+        ),
     }
 }
 
@@ -144,7 +151,12 @@ pub fn cleanup(spec: &Spec, state: &Path) {
         );
         let _ = podman(
             state,
-            &["network", "rm", "-f", &format!("systemd-{}", spec.container.network)],
+            &[
+                "network",
+                "rm",
+                "-f",
+                &format!("systemd-{}", spec.container.network),
+            ],
             Duration::from_secs(20),
         );
     }

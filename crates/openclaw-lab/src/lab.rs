@@ -8,11 +8,11 @@ use openclaw_render::spec::{Runtime, Spec};
 use serde_json::{json, Map, Value};
 
 use crate::cmd::{output_within, wait_for};
+use crate::container_host::{self, GatewayMode};
 use crate::pki::Pki;
 use crate::state::{self, mkdir, netns_command, spawn, write_file, Spawn};
 use crate::topology::{self, GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, ROUTER};
 use crate::vault::{random_token, Vault};
-use crate::container_host::{self, GatewayMode};
 use crate::{ca, components, gateway, netns, proxy};
 
 /// Canary ports: common service ports plus the gateway's own, over TCP and UDP.

@@ -44,7 +44,9 @@ pub struct Adapted {
 /// `podman SUBCOMMAND...` with these words right after the program.
 fn is_podman(argv: &[String], sub: &[&str]) -> bool {
     argv.len() > sub.len()
-        && Path::new(&argv[0]).file_name().is_some_and(|n| n == "podman")
+        && Path::new(&argv[0])
+            .file_name()
+            .is_some_and(|n| n == "podman")
         && argv[1..=sub.len()].iter().zip(sub).all(|(a, b)| a == b)
 }
 
@@ -183,8 +185,13 @@ mod tests {
 
     #[test]
     fn other_commands_are_left_alone() {
-        let net = adapt(&v("/usr/bin/podman network create --ignore systemd-openclaw"));
-        assert_eq!(net.argv, v("/usr/bin/podman network create systemd-openclaw"));
+        let net = adapt(&v(
+            "/usr/bin/podman network create --ignore systemd-openclaw",
+        ));
+        assert_eq!(
+            net.argv,
+            v("/usr/bin/podman network create systemd-openclaw")
+        );
         assert_eq!(net.notes.len(), 1);
         let argv = v("/usr/bin/podman ps --all");
         assert_eq!(adapt(&argv).argv, argv);

@@ -333,7 +333,9 @@ impl Unit {
                     .push(exec_line(&v, name).with_context(ctx)?),
                 "TimeoutStartSec" => u.timeout_start = parse_duration(&v).with_context(ctx)?,
                 "TimeoutStopSec" => u.timeout_stop = parse_duration(&v).with_context(ctx)?,
-                "RemainAfterExit" => u.remain_after_exit = matches!(v.as_str(), "yes" | "true" | "1"),
+                "RemainAfterExit" => {
+                    u.remain_after_exit = matches!(v.as_str(), "yes" | "true" | "1")
+                }
                 "Type" if v == "simple" || v == "exec" => {}
                 "Type" if v == "notify" => u.kind = ServiceType::Notify,
                 "Type" if v == "oneshot" => u.kind = ServiceType::Oneshot,
@@ -693,7 +695,10 @@ fn start_main(
             if Instant::now() > deadline || STOP.load(Ordering::SeqCst) {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("ExecStart: no exit within {:?}", unit.timeout_start));
+                return Err(format!(
+                    "ExecStart: no exit within {:?}",
+                    unit.timeout_start
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         },
@@ -759,12 +764,7 @@ fn health_check(unit: &Unit, h: &crate::podman_compat::Health, path: &str) -> bo
 
 /// Stops the main process as systemd does: ExecStop=, then SIGTERM (and SIGKILL after the
 /// stop timeout) to what is left, then ExecStopPost=.
-fn stop_main(
-    unit: &Unit,
-    main: &mut Main,
-    env: &BTreeMap<String, String>,
-    path: &str,
-) -> String {
+fn stop_main(unit: &Unit, main: &mut Main, env: &BTreeMap<String, String>, path: &str) -> String {
     for line in &unit.exec_stop {
         run_line(unit, line, env, path, "ExecStop", unit.timeout_stop);
     }
@@ -882,7 +882,12 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
             Ok(None) => {
                 // A oneshot that succeeded: active (RemainAfterExit) or done until stopped.
                 st.starts += 1;
-                st.state = if unit.remain_after_exit { "active" } else { "exited" }.into();
+                st.state = if unit.remain_after_exit {
+                    "active"
+                } else {
+                    "exited"
+                }
+                .into();
                 write_status(status_file, &st);
                 while !STOP.load(Ordering::SeqCst) {
                     if RESTART.swap(false, Ordering::SeqCst) {
@@ -912,7 +917,7 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
         };
         st.starts += 1;
         st.main_pid = Some(main.pid());
-        let mut healthy = adapted.health.as_ref().is_none_or(|h| !h.gate_ready);
+        let mut healthy = !adapted.health.as_ref().is_some_and(|h| h.gate_ready);
         st.state = if healthy { "running" } else { "starting" }.into();
         write_status(status_file, &st);
         eprintln!(
@@ -974,9 +979,16 @@ pub fn supervise(unit: &Unit, path: &str, status_file: &Path) -> Result<()> {
                     write_status(status_file, &st);
                     // Until the first pass: every second (the gate); then the interval.
                     next_health = Instant::now()
-                        + if healthy { h.interval } else { Duration::from_secs(1) };
+                        + if healthy {
+                            h.interval
+                        } else {
+                            Duration::from_secs(1)
+                        };
                     if !healthy && started.elapsed() > unit.timeout_start {
-                        eprintln!("[{}] not healthy within {:?}", unit.name, unit.timeout_start);
+                        eprintln!(
+                            "[{}] not healthy within {:?}",
+                            unit.name, unit.timeout_start
+                        );
                         st.last_exit = Some(stop_main(unit, &mut main, &env, path));
                         st.state = "failed".into();
                         write_status(status_file, &st);

@@ -9,10 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use openclaw_lab::checks::auth::{gateway_token, token_accepted};
+use openclaw_lab::container_host::{self, GatewayMode};
 use openclaw_lab::fixtures::canary;
 use openclaw_lab::lab::{self, canary_file, http_status, unit_status};
 use openclaw_lab::topology::{GATEWAY, LAN_CANARY, PROXY};
-use openclaw_lab::container_host::{self, GatewayMode};
 use openclaw_lab::{netns, state};
 use openclaw_render::spec::Runtime;
 use serde_json::{Map, Value};
@@ -37,9 +37,10 @@ fn check_with(which: &str, extra: &[&str]) -> (bool, String) {
         st.join("bin/openclaw-lab").display().to_string(),
         "check".into(),
         which.into(),
-        "--spec".into(),
-        st.join("spec.json").display().to_string(),
     ];
+    if !extra.contains(&"--spec") {
+        argv.extend(["--spec".into(), st.join("spec.json").display().to_string()]);
+    }
     argv.extend(extra.iter().map(|s| s.to_string()));
     let out = state::netns_command(&GATEWAY.netns(), None, &argv)
         .env("CONTAINERS_CONF", container_host::containers_conf(&st))
@@ -203,7 +204,10 @@ fn container_egress(st: &Path) {
     eprintln!("{out}");
     assert!(ok, "egress check from the container failed:\n{out}");
     assert!(out.contains("\"unexpected\":0"), "{out}");
-    let table = format!("inet {}", openclaw_render::render::nftables::table_name(&lab::load_effective_spec().unwrap()));
+    let table = format!(
+        "inet {}",
+        openclaw_render::render::nftables::table_name(&lab::load_effective_spec().unwrap())
+    );
     let ns = GATEWAY.netns();
     let del = Command::new("ip")
         .args(["netns", "exec", &ns, "nft", "delete", "table"])
@@ -214,11 +218,19 @@ fn container_egress(st: &Path) {
     let (ok_off, out_off) = check_with("egress", &["--from-container"]);
     let restored = Command::new("ip")
         .args(["netns", "exec", &ns, "nft", "-f"])
-        .arg(st.join("render").join(openclaw_render::render::nftables::ARTIFACT_PATH))
+        .arg(
+            st.join("render")
+                .join(openclaw_render::render::nftables::ARTIFACT_PATH),
+        )
         .status()
         .unwrap();
     assert!(restored.success(), "restoring the rendered ruleset");
-    let off = out_off.lines().rev().find(|l| l.contains("unexpected")).unwrap_or("").to_string();
+    let off = out_off
+        .lines()
+        .rev()
+        .find(|l| l.contains("unexpected"))
+        .unwrap_or("")
+        .to_string();
     eprintln!("CONTROL egress from the container without the table: {off}");
     assert!(
         !ok_off && !out_off.contains("\"unexpected\":0"),
@@ -226,6 +238,59 @@ fn container_egress(st: &Path) {
     );
     let (ok, out) = check_with("egress", &["--from-container"]);
     assert!(ok, "egress after restoring the table:\n{out}");
+}
+
+/// Control for `check container`: the same image run without the unit's hardening (as root,
+/// capabilities, writable root) must fail it on exactly those lines.
+fn container_check_control(spec: &openclaw_render::Spec, st: &Path) {
+    let name = "olab-control";
+    let image = spec.container.image.clone();
+    container_host::podman(
+        st,
+        &[
+            "run",
+            "-d",
+            "--replace",
+            "--name",
+            name,
+            "--user",
+            "0:0",
+            "--ulimit",
+            "nofile=16384:16384",
+            "--ulimit",
+            "nproc=4096:4096",
+            "--entrypoint",
+            "/bin/node",
+            &image,
+            "-e",
+            "setInterval(()=>{},1e9)",
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("starting the unhardened control container");
+    let mut control = spec.clone();
+    control.name = name.into();
+    let path = st.join("control-spec.json");
+    std::fs::write(&path, serde_json::to_vec(&control).unwrap()).unwrap();
+    let (ok, out) = check_with("container", &["--spec", &path.display().to_string()]);
+    let _ = container_host::podman(st, &["rm", "-f", name], Duration::from_secs(30));
+    eprintln!("CONTROL container check on an unhardened container:\n{out}");
+    assert!(
+        !ok,
+        "the container check passed an unhardened container:\n{out}"
+    );
+    for line in [
+        "CapEff (no capabilities)",
+        "no-new-privileges",
+        "write to the root filesystem",
+        "runs as container.user's uid",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("FAIL") && l.contains(line)),
+            "the control did not fail `{line}`:\n{out}"
+        );
+    }
 }
 
 fn end_to_end(mode: GatewayMode) {
@@ -250,11 +315,7 @@ fn end_to_end(mode: GatewayMode) {
     );
     lab::clear_leftovers("the end-to-end test").unwrap();
     let _down = Down;
-    let up = lab::up(
-        &repo().join("examples/lab.toml"),
-        mode,
-    )
-    .expect("lab up");
+    let up = lab::up(&repo().join("examples/lab.toml"), mode).expect("lab up");
     let spec = up.spec.clone();
     eprintln!("lab up in {:.1} s", up.seconds);
     let st = up.state.clone();
@@ -286,7 +347,11 @@ fn end_to_end(mode: GatewayMode) {
         eprintln!("{out}");
         assert!(ok, "container check failed:\n{out}");
         let status = unit_status(&st, &spec.gateway_unit()).unwrap();
-        eprintln!("PODMAN compat in the unit runner: {:?}", status.podman_compat);
+        eprintln!(
+            "PODMAN compat in the unit runner: {:?}",
+            status.podman_compat
+        );
+        container_check_control(&spec, &st);
     }
 
     // 2. Secrets: rendered through cert auth, secretcheck passes, no value in argv/config/logs.
@@ -486,8 +551,23 @@ fn end_to_end(mode: GatewayMode) {
     vault
         .put(&bao, &secrets_with(&vault, &spec, &tok_key, &newer))
         .unwrap();
-    let healed =
+    // Wait for the agent's delivery on disk, then ask the gateway once: polling the gateway
+    // with a token it does not have yet would trip its auth rate limit (in container mode the
+    // host's requests reach it from the bridge address, which the loopback exemption skips).
+    let live_token = match spec.secret_location("gateway_token").unwrap() {
+        openclaw_render::spec::SecretLocation::File { path } => PathBuf::from(path),
+        other => panic!("token delivered as {other:?}"),
+    };
+    let delivered =
         openclaw_lab::cmd::wait_for(Duration::from_secs(150), Duration::from_millis(500), || {
+            (std::fs::read_to_string(&live_token).ok()?.trim() == newer).then_some(())
+        });
+    assert!(
+        delivered.is_some(),
+        "after OpenBao came back the agent did not deliver the new token"
+    );
+    let healed =
+        openclaw_lab::cmd::wait_for(Duration::from_secs(30), Duration::from_secs(3), || {
             accepted_in_gateway(Some(&newer)).then_some(())
         });
     assert!(

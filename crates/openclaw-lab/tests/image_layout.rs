@@ -15,8 +15,10 @@ fn repo() -> PathBuf {
 }
 
 fn layout() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("lib/gateway-image-layout.json")).unwrap())
-        .unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(repo().join("lib/gateway-image-layout.json")).unwrap(),
+    )
+    .unwrap()
 }
 
 fn openclaw_version() -> String {
@@ -74,8 +76,7 @@ fn the_built_archive_has_the_layouts_config_and_files() {
     assert_eq!(c["Entrypoint"], l["entrypoint"]);
     assert_eq!(c["User"], l["user"]);
     assert_eq!(c["WorkingDir"], l["workdir"]);
-    let want_env: BTreeMap<String, String> =
-        serde_json::from_value(l["env"].clone()).unwrap();
+    let want_env: BTreeMap<String, String> = serde_json::from_value(l["env"].clone()).unwrap();
     assert_eq!(env_map(&c["Env"]), want_env);
     assert_eq!(c["Labels"], expected_labels(&l));
     // Every path the layout names is in the layer, /tmp is sticky and world-writable, and the
@@ -106,15 +107,21 @@ fn the_built_archive_has_the_layouts_config_and_files() {
         );
     }
     assert!(
-        listing.lines().any(|l| l.starts_with("drwxrwxrwt") && l.contains("./tmp")),
+        listing
+            .lines()
+            .any(|l| l.starts_with("drwxrwxrwt") && l.contains("./tmp")),
         "/tmp is not 1777"
     );
-    assert!(listing.contains("./bin/openclaw -> ../lib/openclaw/node_modules/openclaw/openclaw.mjs"));
+    assert!(
+        listing.contains("./bin/openclaw -> ../lib/openclaw/node_modules/openclaw/openclaw.mjs")
+    );
     let passwd = String::from_utf8(tar_read_layer(&a, &layers, "./etc/passwd")).unwrap();
     assert_eq!(passwd, l["passwd"].as_str().unwrap());
     let (uid, gid) = l["user"].as_str().unwrap().split_once(':').unwrap();
     assert!(
-        passwd.lines().any(|p| p.split(':').nth(2) == Some(uid) && p.split(':').nth(3) == Some(gid)),
+        passwd
+            .lines()
+            .any(|p| p.split(':').nth(2) == Some(uid) && p.split(':').nth(3) == Some(gid)),
         "no passwd entry for the image's user {uid}:{gid}"
     );
 }
@@ -123,7 +130,10 @@ fn tar_read_layer(a: &Path, layers: &[String], member: &str) -> Vec<u8> {
     for layer in layers {
         let out = Command::new("sh")
             .arg("-c")
-            .arg(format!("tar -xOf '{}' '{layer}' | tar -xOf - '{member}'", a.display()))
+            .arg(format!(
+                "tar -xOf '{}' '{layer}' | tar -xOf - '{member}'",
+                a.display()
+            ))
             .output()
             .unwrap();
         if out.status.success() && !out.stdout.is_empty() {
@@ -157,7 +167,11 @@ in {{ inherit (img) name tag config extraCommands; contents = map toString img.c
         .env("NIX_CONFIG", "build-users-group =")
         .output()
         .expect("nix-instantiate (Debian nix-bin, scripts/install-components.sh)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let l = layout();
     assert_eq!(v["name"], l["name"]);
@@ -166,11 +180,13 @@ in {{ inherit (img) name tag config extraCommands; contents = map toString img.c
     assert_eq!(c["Entrypoint"], l["entrypoint"]);
     assert_eq!(c["User"], l["user"]);
     assert_eq!(c["WorkingDir"], l["workdir"]);
-    let want_env: BTreeMap<String, String> =
-        serde_json::from_value(l["env"].clone()).unwrap();
+    let want_env: BTreeMap<String, String> = serde_json::from_value(l["env"].clone()).unwrap();
     assert_eq!(env_map(&c["Env"]), want_env);
     assert_eq!(c["Labels"], expected_labels(&l));
-    assert_eq!(v["contents"], json!(["NODE24", "GATEWAY", "CACERT", "TZDATA"]));
+    assert_eq!(
+        v["contents"],
+        json!(["NODE24", "GATEWAY", "CACERT", "TZDATA"])
+    );
     // Run the extraCommands in a scratch root: they write the layout's passwd and group.
     let root = tempfile::tempdir().unwrap();
     let st = Command::new("sh")

@@ -29,8 +29,45 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} (fix: {})", self.field, self.message, self.fix)
+        write!(
+            f,
+            "{}: {} (fix: {})",
+            printable(&self.field, MAX_SHOWN),
+            printable(&self.message, MAX_SHOWN),
+            printable(&self.fix, MAX_SHOWN)
+        )
     }
+}
+
+/// Most characters of one user-supplied text an error shows.
+pub const MAX_SHOWN: usize = 300;
+
+/// `s` safe for a terminal and a log line: control characters (newlines, escapes, bidi
+/// overrides) shown as escapes, and text beyond `max` characters cut with a count, so an error
+/// never replays a terminal sequence or a megabyte value.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i >= max {
+            let rest = s.chars().count() - i;
+            out.push_str(&format!("... ({rest} more characters)"));
+            break;
+        }
+        if crate::spec::text::is_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`printable`] for multi-line reports: each line on its own, line breaks kept.
+pub fn printable_lines(s: &str, max_per_line: usize) -> String {
+    s.split('\n')
+        .map(|l| printable(l, max_per_line))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// All problems found in a spec (validation reports every one, not just the first).
@@ -55,6 +92,8 @@ pub enum RenderError {
     Invalid(#[from] Invalid),
     #[error("generated openclaw.json is rejected by OpenClaw's schema:\n{0}")]
     Schema(String),
+    #[error("artifact path {0:?} would leave the output directory or cannot be created (a spec field the validation missed: please report it)")]
+    UnsafeArtifactPath(String),
     #[error("cannot write artifacts to {path}: {source}")]
     Write {
         path: String,

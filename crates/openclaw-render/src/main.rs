@@ -57,7 +57,10 @@ fn main() -> ExitCode {
             // Validation errors are already a readable list; anything else gets its chain.
             match e.downcast_ref::<RenderError>() {
                 Some(RenderError::Invalid(inv)) => eprint!("openclaw-render: {inv}"),
-                _ => eprintln!("openclaw-render: {e:#}"),
+                _ => eprintln!(
+                    "openclaw-render: {}",
+                    openclaw_render::error::printable_lines(&format!("{e:#}"), 2000)
+                ),
             }
             ExitCode::from(1)
         }
@@ -65,9 +68,11 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path) -> Result<Spec> {
-    Spec::from_path(path)
-        .map_err(RenderError::from)
-        .map_err(Into::into)
+    let spec = Spec::from_path(path).map_err(RenderError::from)?;
+    for w in openclaw_render::validate::warnings(&spec) {
+        eprintln!("openclaw-render: warning: {w}");
+    }
+    Ok(spec)
 }
 
 fn run(cmd: Command) -> Result<()> {

@@ -22,6 +22,20 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
 /// Files are created with their final mode bits, but never wider than 0644 and secrets-free by
 /// construction (templates carry references, not values). Ownership is the installer's job.
 pub fn write_atomically(out: &Path, artifacts: &[Artifact]) -> Result<(), RenderError> {
+    // `out` is replaced by a directory: never let that swallow a file someone named by mistake.
+    if let Ok(meta) = fs::symlink_metadata(out) {
+        if !meta.is_dir() {
+            return Err(RenderError::Write {
+                path: out.display().to_string(),
+                source: std::io::Error::other(
+                    "exists and is not a directory; name a directory (or a new path) for --out",
+                ),
+            });
+        }
+    }
+    for a in artifacts {
+        crate::render::check_artifact_path(&a.path)?;
+    }
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -70,4 +84,45 @@ pub fn write_atomically(out: &Path, artifacts: &[Artifact]) -> Result<(), Render
         let _ = fs::remove_dir_all(&backup);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(path: &str) -> Artifact {
+        Artifact::public(path, "x".into(), "test")
+    }
+
+    #[test]
+    fn artifacts_never_leave_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        for bad in [
+            "../escape",
+            "quadlet/../../escape",
+            "/etc/escape",
+            "a//b",
+            "",
+            "a/./b",
+        ] {
+            assert!(
+                write_atomically(&out, &[artifact(bad)]).is_err(),
+                "{bad:?} was written"
+            );
+        }
+        assert!(!tmp.path().join("escape").exists());
+        write_atomically(&out, &[artifact("quadlet/x.network")]).unwrap();
+        assert!(out.join("quadlet/x.network").exists());
+    }
+
+    #[test]
+    fn out_naming_a_file_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("precious");
+        fs::write(&file, "keep me").unwrap();
+        let e = write_atomically(&file, &[artifact("a")]).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "keep me");
+    }
 }

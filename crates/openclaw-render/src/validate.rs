@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use crate::error::{Invalid, Problem};
 use crate::net;
 use crate::secretlike::looks_like_secret;
+use crate::spec::text;
 use crate::spec::{
     AuthMode, Bind, Cidr, Delivery, DmPolicy, GroupPolicy, Protocol, SecretBackend, Spec,
 };
@@ -26,7 +27,11 @@ pub fn validate(spec: &Spec) -> Result<(), Invalid> {
 }
 
 /// Collects problems; each rule family lives in its own function below.
-struct Report(Vec<Problem>);
+struct Report {
+    problems: Vec<Problem>,
+    /// Fields whose text does not fit their kind: later rules would only repeat that.
+    misfits: BTreeSet<String>,
+}
 
 impl Report {
     fn add(
@@ -35,8 +40,12 @@ impl Report {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        self.0.push(Problem {
-            field: field.into(),
+        let field = field.into();
+        if self.misfits.contains(&field) {
+            return;
+        }
+        self.problems.push(Problem {
+            field,
             message: message.into(),
             fix: fix.into(),
         });
@@ -44,7 +53,11 @@ impl Report {
 }
 
 pub fn problems(spec: &Spec) -> Vec<Problem> {
-    let mut r = Report(Vec::new());
+    let mut r = Report {
+        problems: Vec::new(),
+        misfits: BTreeSet::new(),
+    };
+    text(spec, &mut r);
     name(spec, &mut r);
     gateway(spec, &mut r);
     secrets(spec, &mut r);
@@ -59,7 +72,17 @@ pub fn problems(spec: &Spec) -> Vec<Problem> {
     container(spec, &mut r);
     paths(spec, &mut r);
     settings(spec, &mut r);
-    r.0
+    r.problems
+}
+
+/// Every string field against its kind (spec/text.rs): the one gate against injection into
+/// the line-oriented files we render.
+fn text(spec: &Spec, r: &mut Report) {
+    let value = serde_json::to_value(spec).expect("the spec serializes");
+    for m in text::problems(&value) {
+        r.add(m.field.clone(), m.misfit.message, m.misfit.fix);
+        r.misfits.insert(m.field);
+    }
 }
 
 fn is_slug(s: &str, extra: &[char]) -> bool {
@@ -98,13 +121,18 @@ fn gateway(spec: &Spec, r: &mut Report) {
         ),
         (Bind::Custom, Some(h))
             if h.parse::<IpAddr>()
-                .map(|ip| ip.is_unspecified())
+                .map(|ip| {
+                    // Any spelling of "everywhere" (::ffff:0.0.0.0, 0:0::0) and any
+                    // non-canonical spelling is refused: write the one address plainly.
+                    let c = ip.to_canonical();
+                    c.is_unspecified() || c.is_multicast() || c.to_string() != *h
+                })
                 .unwrap_or(true) =>
         {
             r.add(
                 "gateway.custom_bind_host",
-                format!("'{h}' is not a specific IP address"),
-                "give one address of the host (0.0.0.0 and :: would listen everywhere)",
+                format!("'{h}' is not a specific IP address in canonical form"),
+                "give one address of the host as written by `ip addr` (0.0.0.0 and :: in any spelling would listen everywhere)",
             )
         }
         (b, Some(_)) if b != Bind::Custom => r.add(
@@ -198,18 +226,11 @@ fn secrets(spec: &Spec, r: &mut Report) {
             );
         }
     }
-    if !s.dir.starts_with('/') || s.dir.starts_with("/nix/store") {
+    if text::is_within(&s.dir, "/nix/store") {
         r.add(
             "secrets.dir",
             format!("'{}' must be an absolute path outside the Nix store", s.dir),
             "use e.g. /run/secrets/openclaw (a tmpfs)",
-        );
-    }
-    if s.env_file.contains('/') || s.env_file.is_empty() {
-        r.add(
-            "secrets.env_file",
-            "must be a plain file name inside secrets.dir",
-            "use e.g. \"openclaw.env\"",
         );
     }
     let mut env_vars: BTreeMap<String, &str> = BTreeMap::new();
@@ -271,7 +292,7 @@ fn secrets(spec: &Spec, r: &mut Report) {
                 "is only for the files backend; the OpenBao agent renders into secrets.dir",
                 "remove path or set secrets.backend = \"files\"",
             ),
-            (_, Some(p)) if !p.starts_with('/') || p.starts_with("/nix/store") => r.add(
+            (_, Some(p)) if text::is_within(p, "/nix/store") => r.add(
                 format!("{field}.path"),
                 format!("'{p}' must be absolute and outside the world-readable Nix store"),
                 "point it at the decrypted file under /run",
@@ -359,7 +380,7 @@ fn secrets(spec: &Spec, r: &mut Report) {
             ("machine_cert.key", &mc.key),
             ("machine_cert.root_ca", &mc.root_ca),
         ] {
-            if !p.starts_with('/') || p.starts_with("/nix/store") && f == "machine_cert.key" {
+            if text::is_within(p, "/nix/store") && f == "machine_cert.key" {
                 r.add(
                     f,
                     format!("'{p}' must be an absolute path (and the key outside the Nix store)"),
@@ -626,48 +647,46 @@ fn agents(spec: &Spec, r: &mut Report) {
     }
 }
 
-/// Five cron fields with the characters cron accepts and values in range.
+/// Croner's rules (cron.rs): OpenClaw refuses what it refuses, and never runs what never fires.
 fn check_cron(expr: &str) -> Result<(), String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!("has {} fields, cron needs 5", fields.len()));
-    }
-    let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-    for (f, (lo, hi)) in fields.iter().zip(ranges) {
-        for part in f.split(',') {
-            let (range, step) = match part.split_once('/') {
-                Some((r, s)) => (r, Some(s)),
-                None => (part, None),
-            };
-            if let Some(s) = step {
-                if s.parse::<u32>().map(|n| n == 0).unwrap_or(true) {
-                    return Err(format!("bad step in '{part}'"));
-                }
-            }
-            if range == "*" {
-                continue;
-            }
-            for v in range.split('-') {
-                let n: u32 = v
-                    .parse()
-                    .map_err(|_| format!("'{part}' is not a number, range or *"))?;
-                if n < lo || n > hi {
-                    return Err(format!("{n} is outside {lo}-{hi}"));
-                }
-            }
-        }
-    }
-    Ok(())
+    crate::cron::check(expr)
 }
 
 fn egress(spec: &Spec, r: &mut Report) {
     let e = &spec.egress;
     for (i, d) in e.dns_resolvers.iter().enumerate() {
-        if d.parse::<IpAddr>().is_err() {
-            r.add(
+        match d.parse::<IpAddr>() {
+            Err(_) => r.add(
                 format!("egress.dns_resolvers[{i}]"),
                 format!("'{d}' is not an IP address"),
                 "nftables needs addresses: write e.g. \"10.0.3.1\"",
+            ),
+            Ok(ip) => {
+                let ip = ip.to_canonical();
+                let v4 = net::embedded_ipv4(ip, &e.nat64_prefixes).map(IpAddr::V4);
+                let metadata = net::metadata_addrs()
+                    .into_iter()
+                    .any(|m| m == ip || Some(m) == v4);
+                if metadata
+                    || ip.is_unspecified()
+                    || ip.is_multicast()
+                    || ip == IpAddr::from([255, 255, 255, 255])
+                {
+                    r.add(
+                        format!("egress.dns_resolvers[{i}]"),
+                        format!("{d} is the metadata service, unspecified, multicast or broadcast, not a resolver"),
+                        "list the address of the DNS server the gateway should use",
+                    );
+                }
+            }
+        }
+    }
+    for (i, p) in e.nat64_prefixes.iter().enumerate() {
+        if p.is_ipv4() || !(32..=96).contains(&p.prefix()) {
+            r.add(
+                format!("egress.nat64_prefixes[{i}]"),
+                format!("{p} is not a NAT64 prefix"),
+                "write the IPv6 prefix (/32 to /96) your NAT64 gateway translates, e.g. \"2001:db8:64::/96\"",
             );
         }
     }
@@ -688,7 +707,17 @@ fn egress(spec: &Spec, r: &mut Report) {
                 "name the hosts or a small subnet",
             );
         }
-        if let Some((range, why)) = net::blocked_range_of(&rule.to) {
+        let blocked: Vec<(Cidr, String)> = net::blocked_ranges_of(&rule.to)
+            .into_iter()
+            .map(|(c, why)| (c, why.to_string()))
+            .chain(
+                e.nat64_prefixes
+                    .iter()
+                    .filter(|p| p.overlaps(&rule.to))
+                    .map(|p| (*p, "NAT64 (egress.nat64_prefixes)".to_string())),
+            )
+            .collect();
+        if let Some((range, why)) = blocked.first() {
             if !rule.allow_private {
                 r.add(
                     format!("{f}.to"),
@@ -698,7 +727,22 @@ fn egress(spec: &Spec, r: &mut Report) {
                     ),
                     "set allow_private = true on this rule if the gateway really must reach it",
                 );
-            } else if rule.to.prefix() < full - 8 && range.prefix() <= rule.to.prefix() {
+            } else if let Some((range, why)) =
+                blocked.iter().find(|(b, _)| b.prefix() >= rule.to.prefix())
+            {
+                // allow_private admits a destination inside a private block, never a range
+                // that swallows one (a /8 around 169.254.0.0/16 opens the metadata service).
+                r.add(
+                    format!("{f}.to"),
+                    format!(
+                        "{} covers the whole always-blocked {range} ({why})",
+                        rule.to
+                    ),
+                    format!(
+                        "allow the specific hosts (/32 or /128) inside {range} the gateway needs"
+                    ),
+                );
+            } else if rule.to.prefix() < full - 8 {
                 // A whole private subnet defeats the point of blocking the LAN.
                 r.add(
                     format!("{f}.to"),
@@ -706,6 +750,23 @@ fn egress(spec: &Spec, r: &mut Report) {
                     "allow the specific hosts (/32 or /128) the gateway needs",
                 );
             }
+        }
+        let metadata = net::metadata_addrs().into_iter().find(|m| {
+            rule.to.contains(*m)
+                || net::embedded_ipv4(rule.to.addr(), &e.nat64_prefixes).is_some_and(|v4| {
+                    rule.to.prefix() >= 96 && {
+                        let bits = 128 - rule.to.prefix() as u32;
+                        let net4 = Cidr::new(v4.into(), 32 - bits.min(32) as u8).expect("prefix");
+                        net4.contains(*m)
+                    }
+                })
+        });
+        if let Some(m) = metadata {
+            r.add(
+                format!("{f}.to"),
+                format!("{} reaches the cloud metadata service {m}", rule.to),
+                "no rule may open the metadata service: exclude it from the range",
+            );
         }
         if rule.name.is_empty() || rule.name.contains('"') {
             r.add(
@@ -849,6 +910,18 @@ fn ingress(spec: &Spec, r: &mut Report) {
             );
         }
     }
+    for v4 in [true, false] {
+        if covers_everything(&spec.ingress.allow_from, v4) {
+            r.add(
+                "ingress.allow_from",
+                format!(
+                    "together these prefixes cover every {} address",
+                    if v4 { "IPv4" } else { "IPv6" }
+                ),
+                "list the reverse proxy and monitoring hosts",
+            );
+        }
+    }
     if spec.gateway.bind != Bind::Loopback && spec.ingress.allow_from.is_empty() {
         r.add(
             "ingress.allow_from",
@@ -856,6 +929,41 @@ fn ingress(spec: &Spec, r: &mut Report) {
             "list the reverse proxy's address, or set gateway.bind = \"loopback\"",
         );
     }
+}
+
+/// True when the prefixes of one family leave no address of it out.
+fn covers_everything(nets: &[Cidr], v4: bool) -> bool {
+    let bits: u32 = if v4 { 32 } else { 128 };
+    let mut ranges: Vec<(u128, u128)> = nets
+        .iter()
+        .filter(|c| c.is_ipv4() == v4)
+        .map(|c| {
+            let start = match c.addr() {
+                IpAddr::V4(a) => u32::from(a) as u128,
+                IpAddr::V6(a) => u128::from(a),
+            };
+            let host_bits = bits - c.prefix() as u32;
+            let span = if host_bits == 128 {
+                u128::MAX
+            } else {
+                (1u128 << host_bits) - 1
+            };
+            (start, start.saturating_add(span))
+        })
+        .collect();
+    ranges.sort();
+    let max = if v4 { u32::MAX as u128 } else { u128::MAX };
+    let mut next: u128 = 0;
+    for (s, e) in ranges {
+        if s > next {
+            return false;
+        }
+        if e >= max {
+            return true;
+        }
+        next = next.max(e + 1);
+    }
+    false
 }
 
 fn observability(spec: &Spec, r: &mut Report) {
@@ -965,14 +1073,20 @@ fn container(spec: &Spec, r: &mut Report) {
     if c.ulimit_nofile < 1024 {
         r.add(
             "container.ulimit_nofile",
-            format!("{} open files is too few for the gateway's sockets", c.ulimit_nofile),
+            format!(
+                "{} open files is too few for the gateway's sockets",
+                c.ulimit_nofile
+            ),
             "use at least 1024 (default 16384), at most the host's hard limit (ulimit -Hn)",
         );
     }
     if c.ulimit_nproc < c.pids_limit.min(256) {
         r.add(
             "container.ulimit_nproc",
-            format!("{} processes is too few for node and its tools", c.ulimit_nproc),
+            format!(
+                "{} processes is too few for node and its tools",
+                c.ulimit_nproc
+            ),
             "use at least 256 (default 4096)",
         );
     }
@@ -981,12 +1095,25 @@ fn container(spec: &Spec, r: &mut Report) {
         ("container.subnet6", c.subnet6, false),
     ] {
         let Some(n) = net else { continue };
-        let bad_size = if v4 { n.prefix() > 28 } else { n.prefix() > 120 };
+        let bad_size = if v4 {
+            n.prefix() > 28
+        } else {
+            n.prefix() > 120
+        };
         if n.is_ipv4() != v4 || bad_size {
             r.add(
                 field,
-                format!("{}/{} is not a usable {} subnet", n.addr(), n.prefix(), if v4 { "IPv4" } else { "IPv6" }),
-                if v4 { "use a private /24 such as \"10.89.42.0/24\"" } else { "use a ULA /64 such as \"fd89:42::/64\"" },
+                format!(
+                    "{}/{} is not a usable {} subnet",
+                    n.addr(),
+                    n.prefix(),
+                    if v4 { "IPv4" } else { "IPv6" }
+                ),
+                if v4 {
+                    "use a private /24 such as \"10.89.42.0/24\""
+                } else {
+                    "use a ULA /64 such as \"fd89:42::/64\""
+                },
             );
         }
     }
@@ -1086,52 +1213,127 @@ fn paths(spec: &Spec, r: &mut Report) {
     }
 }
 
-/// The passthrough must not smuggle a secret value into the world-readable config.
+/// openclaw.json keys the spec owns, with the spec field that sets them. The passthrough is
+/// merged last, so any of these in `settings` would silently undo what the spec guarantees
+/// (a port the ingress rules do not filter, auth off, a literal token).
+pub const SPEC_OWNED: &[(&str, &str)] = &[
+    (
+        "gateway.mode",
+        "gateway (the generator always runs a local gateway)",
+    ),
+    ("gateway.port", "gateway.port"),
+    ("gateway.bind", "gateway.bind"),
+    ("gateway.customBindHost", "gateway.custom_bind_host"),
+    ("gateway.auth.mode", "gateway.auth"),
+    ("gateway.auth.token", "gateway.token"),
+    ("gateway.auth.password", "gateway.token"),
+    ("gateway.auth.rateLimit", "gateway.rate_limit"),
+    ("gateway.trustedProxies", "gateway.trusted_proxies"),
+    (
+        "gateway.controlUi.allowedOrigins",
+        "gateway.allowed_origins",
+    ),
+    ("gateway.controlUi.enabled", "gateway.control_ui"),
+    (
+        "gateway.tailscale",
+        "gateway.bind = \"tailnet\" (Serve/Funnel exposure is not configurable here)",
+    ),
+    ("secrets", "secrets.items"),
+    ("models.providers", "models"),
+    (
+        "channels.matrix.accessToken",
+        "channels.matrix.access_token",
+    ),
+    ("channels.telegram.botToken", "channels.telegram.bot_token"),
+];
+
+/// Key names that carry credentials in OpenClaw's config: a string there is a literal secret
+/// (a SecretRef is an object).
+fn is_credential_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    [
+        "token",
+        "apikey",
+        "api_key",
+        "password",
+        "secret",
+        "accesstoken",
+        "bottoken",
+        "credential",
+        "privatekey",
+    ]
+    .iter()
+    .any(|w| k.ends_with(w))
+}
+
+/// The passthrough may add what the spec does not model, never undo what it does.
 fn settings(spec: &Spec, r: &mut Report) {
-    fn walk(v: &serde_json::Value, path: &str, r: &mut Report) {
+    fn walk(spec: &Spec, v: &serde_json::Value, path: &str, key: &str, r: &mut Report) {
+        let field = format!("settings.{path}");
+        if let Some((_, owner)) = SPEC_OWNED.iter().find(|(p, _)| *p == path) {
+            r.add(
+                &field,
+                "sets what the spec owns; the passthrough is merged last and would override it",
+                format!("remove it from settings and set {owner} instead"),
+            );
+            return;
+        }
+        if key.starts_with("dangerously")
+            && !matches!(v, serde_json::Value::Bool(false) | serde_json::Value::Null)
+            && !spec.hardening.dangerous_settings.iter().any(|d| d == path)
+        {
+            r.add(
+                &field,
+                "turns on one of OpenClaw's dangerously* switches without an explicit opt-in",
+                format!("remove it, or list \"{path}\" in hardening.dangerous_settings to accept the risk"),
+            );
+        }
         match v {
             serde_json::Value::String(s) => {
                 if let Some(why) = looks_like_secret(s) {
-                    r.add(path, format!("holds what looks like {why}"), "use a SecretRef to a secret declared in [secrets.items] instead of the value");
+                    r.add(&field, format!("holds what looks like {why}"), "use a SecretRef to a secret declared in [secrets.items] instead of the value");
+                } else if is_credential_key(key) && !s.is_empty() {
+                    r.add(&field, "holds a literal credential, which would land in the world-readable openclaw.json", "declare it in [secrets.items] and refer to it with a SecretRef ({ source = \"file\", ... })");
                 }
             }
             serde_json::Value::Object(m) => m
                 .iter()
-                .for_each(|(k, v)| walk(v, &format!("{path}.{k}"), r)),
+                .for_each(|(k, x)| walk(spec, x, &format!("{path}.{k}"), k, r)),
             serde_json::Value::Array(a) => a
                 .iter()
                 .enumerate()
-                .for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), r)),
+                .for_each(|(i, x)| walk(spec, x, &format!("{path}[{i}]"), key, r)),
             _ => {}
         }
     }
     for (k, v) in &spec.settings {
-        walk(v, &format!("settings.{k}"), r);
+        walk(spec, v, k, k, r);
     }
-    let bind = spec
-        .settings
-        .pointer_get("/gateway/bind")
-        .and_then(|v| v.as_str());
-    let auth = spec
-        .settings
-        .pointer_get("/gateway/auth/mode")
-        .and_then(|v| v.as_str());
-    let final_bind = bind.unwrap_or(match spec.gateway.bind {
-        Bind::Loopback => "loopback",
-        _ => "lan",
-    });
-    let final_auth = auth.unwrap_or(if spec.gateway.auth == AuthMode::None {
-        "none"
-    } else {
-        "token"
-    });
-    if (bind.is_some() || auth.is_some()) && final_bind != "loopback" && final_auth == "none" {
-        r.add(
-            "settings.gateway",
-            "the passthrough leaves the gateway reachable beyond loopback without authentication",
-            "set gateway.bind and gateway.auth in the spec, not in settings",
-        );
+    for (i, d) in spec.hardening.dangerous_settings.iter().enumerate() {
+        let last = d.rsplit('.').next().unwrap_or(d);
+        if !last.starts_with("dangerously") {
+            r.add(
+                format!("hardening.dangerous_settings[{i}]"),
+                format!("'{d}' is not a dangerously* key"),
+                "list only the dotted settings paths of dangerously* keys you set",
+            );
+        }
     }
+}
+
+/// What passes but deserves a second look: every accepted `dangerously*` opt-in.
+pub fn warnings(spec: &Spec) -> Vec<Problem> {
+    spec.hardening
+        .dangerous_settings
+        .iter()
+        .map(|d| Problem {
+            field: format!("settings.{d}"),
+            message: "a dangerously* switch is on (opted in through hardening.dangerous_settings)"
+                .into(),
+            fix: "remove it from settings and hardening.dangerous_settings unless you need it"
+                .into(),
+        })
+        .collect()
 }
 
 trait PointerGet {
@@ -1220,6 +1422,10 @@ mod tests {
         assert!(check_cron("0 19 * * 5").is_ok());
         assert!(check_cron("0 25 * * *").is_err());
         assert!(check_cron("0 8 * *").is_err());
-        assert!(check_cron("0 8 * * mon").is_err());
+        assert!(check_cron("0 8 * * mon").is_ok());
+        assert!(check_cron("5-1 * * * *").is_err());
+        assert!(check_cron("0 0 31 2 *").is_err());
+        assert!(check_cron("0 0 29 2 *").is_ok());
+        assert!(check_cron("5/15 * * * *").is_err());
     }
 }

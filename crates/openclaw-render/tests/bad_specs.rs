@@ -177,6 +177,66 @@ const CASES: &[Case] = &[
     (MULTI, &[("bindings[0].agent", "\"kids\"")], "bindings[0].agent"),
     (MULTI, &[("bindings[1].channel", "\"telegram\"")], "bindings[1].channel"),
     (MULTI, &[("agents[0].workspace", "\"workspace/personal\"")], "agents[0].workspace"),
+    // Issue 15, class 3: paths are normalised before any check, never compared as strings.
+    (LXC, &[("secrets.dir", "\"/run/../nix/store/x\"")], "secrets.dir"),
+    (LXC, &[("secrets.dir", "\"/nix//store/x\"")], "secrets.dir"),
+    (LXC, &[("secrets.dir", "\"/run/./secrets\"")], "secrets.dir"),
+    (LXC, &[("secrets.env_file", "\"..\"")], "secrets.env_file"),
+    (LXC, &[("secrets.env_file", "\".\"")], "secrets.env_file"),
+    (LXC, &[("paths.config", "\"/etc/openclaw/../shadow\"")], "paths.config"),
+    (LXC, &[("machine_cert.key", "\"/nix//store/k.key\"")], "machine_cert.key"),
+    // Class 1: line-oriented injection, one example per renderer (the schema walk in
+    // hostile_strings.rs covers every field).
+    (LXC, &[("paths.state_dir", "\"/var/lib/openclaw\\nz /etc/shadow 0666 - - -\"")], "paths.state_dir"),
+    (MULTI, &[("container.image", "\"localhost/openclaw@sha256:0000000000000000000000000000000000000000000000000000000000000000\\nPublishPort=0.0.0.0:2222:22\"")], "container.image"),
+    (LXC, &[("paths.config", "\"/etc/openclaw/openclaw.json\\nExecStartPre=/bin/sh\"")], "paths.config"),
+    (LXC, &[("proxy.upstream", "\"127.0.0.1:18789\\n}\\nevil.example {\\n\\treverse_proxy 127.0.0.1:18789\"")], "proxy.upstream"),
+    (LXC, &[("observability.prometheus.target", "\"10.0.3.20:18789\\\", \\\"evil.example:80\"")], "observability.prometheus.target"),
+    // Class 2: no artifact path may leave --out.
+    (MULTI, &[("container.network", "\"../../../tmp/escape\"")], "container.network"),
+    // Class 7: what `check` passes, `render` can write (a file name longer than NAME_MAX).
+    (LXC, &[("secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "{}")], "secrets.items.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    // Class 4: the passthrough cannot undo the spec, carry a literal credential or turn on a
+    // dangerously* switch without a named opt-in.
+    (LXC, &[("settings.gateway.port", "18790")], "settings.gateway.port"),
+    (LXC, &[("settings.gateway.bind", "\"lan\"")], "settings.gateway.bind"),
+    (LXC, &[("settings.gateway.auth.mode", "\"none\"")], "settings.gateway.auth.mode"),
+    (LXC, &[("settings.gateway.auth.token", "\"0123456789abcdef0123456789abcdef\"")], "settings.gateway.auth.token"),
+    (LXC, &[("settings.gateway.trustedProxies", "[\"0.0.0.0/0\"]")], "settings.gateway.trustedProxies"),
+    (LXC, &[("settings.gateway.controlUi.allowedOrigins", "[\"*\"]")], "settings.gateway.controlUi.allowedOrigins"),
+    (LXC, &[("settings.gateway.tailscale.mode", "\"funnel\"")], "settings.gateway.tailscale"),
+    (LXC, &[("settings.secrets.providers.x.source", "\"exec\"")], "settings.secrets"),
+    (LXC, &[("settings.models.providers.litellm.apiKey", "\"abc\"")], "settings.models.providers"),
+    (LXC, &[("settings.tools.web.search.apiKey", "\"BSAxyz1234\"")], "settings.tools.web.search.apiKey"),
+    (LXC, &[("settings.gateway.controlUi.dangerouslyDisableDeviceAuth", "true")], "settings.gateway.controlUi.dangerouslyDisableDeviceAuth"),
+    (LXC, &[("hardening.dangerous_settings", "[\"gateway.port\"]")], "hardening.dangerous_settings[0]"),
+    // Class 5: allow rules may not swallow what is always blocked; NAT64, resolvers, ingress
+    // coverage and unspecified bind addresses in other spellings.
+    (LXC, &[("egress.allow[0].to", "\"169.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"172.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"100.0.0.0/8\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"169.254.169.254\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"169.254.169.0/24\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"64:ff9b::a9fe:a9fe\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"::ffff:169.254.169.254\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"fc00::/7\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.allow[0].to", "\"fc00::/6\"")], "egress.allow[0].to"),
+    (LXC, &[("egress.dns_resolvers", "[\"169.254.169.254\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.dns_resolvers", "[\"fd00:ec2::254\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.dns_resolvers", "[\"0.0.0.0\"]")], "egress.dns_resolvers[0]"),
+    (LXC, &[("egress.nat64_prefixes", "[\"10.0.0.0/8\"]")], "egress.nat64_prefixes[0]"),
+    (LXC, &[("ingress.allow_from", "[\"0.0.0.0/1\", \"128.0.0.0/1\"]")], "ingress.allow_from"),
+    (LXC, &[("ingress.allow_from", "[\"::/1\", \"8000::/1\"]")], "ingress.allow_from"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"::ffff:0.0.0.0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0.0.0.0.\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"[::]\"")], "gateway.custom_bind_host"),
+    (LXC, &[("gateway.bind", "\"custom\""), ("gateway.custom_bind_host", "\"0:0::0\"")], "gateway.custom_bind_host"),
+    (LXC, &[("egress.allow_public_web", "true"), ("models.base_url", "\"https://[64:ff9b:1::a9fe:a9fe]/v1\"")], "egress.allow"),
+    // Class 6: croner's semantics (tests/cron_croner.rs compares with the real croner).
+    (AGENTS, &[("cron[0].schedule", "\"0 8 * * 5-1\"")], "cron[0].schedule"),
+    (AGENTS, &[("cron[0].schedule", "\"0 8 31 2 *\"")], "cron[0].schedule"),
+    (AGENTS, &[("cron[0].schedule", "\"5/15 * * * *\"")], "cron[0].schedule"),
 ];
 
 #[test]
@@ -228,4 +288,46 @@ fn unknown_keys_are_errors_not_ignored() {
         msg.contains("unknown field") && msg.contains("auth_mode"),
         "{msg}"
     );
+}
+
+/// Class 4: duplicate keys in the settings JSON are an error, as they are at top level.
+#[test]
+fn duplicate_settings_keys_are_refused() {
+    let text = std::fs::read_to_string(support::example(LXC)).unwrap();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let json = serde_json::to_string(&doc).unwrap();
+    let dup = json.replacen(
+        '{',
+        "{\"settings\": {\"logging\": {\"level\": \"info\", \"level\": \"debug\"}},",
+        1,
+    );
+    let e = Spec::from_json(&dup).unwrap_err().to_string();
+    assert!(
+        e.contains("settings") && e.contains("duplicate key 'level'"),
+        "{e}"
+    );
+}
+
+/// Class 4: an opted-in dangerously* switch renders, with a warning naming it.
+#[test]
+fn dangerous_opt_in_renders_with_a_warning() {
+    let text = std::fs::read_to_string(support::example(LXC)).unwrap();
+    let mut doc: toml::Value = toml::from_str(&text).unwrap();
+    set(
+        &mut doc,
+        "settings.gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback",
+        "true",
+    );
+    set(
+        &mut doc,
+        "hardening.dangerous_settings",
+        "[\"gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback\"]",
+    );
+    let spec = Spec::from_toml(&toml::to_string(&doc).unwrap()).unwrap();
+    render_all(&spec).unwrap();
+    let w = openclaw_render::validate::warnings(&spec);
+    assert_eq!(w.len(), 1);
+    assert!(w[0]
+        .field
+        .ends_with("dangerouslyAllowHostHeaderOriginFallback"));
 }

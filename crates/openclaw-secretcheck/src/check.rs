@@ -5,8 +5,6 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use crate::content;
 use crate::envfile;
 use crate::fsrules::{self, Rules};
@@ -220,11 +218,9 @@ fn value_rules(path: &str, key: Option<&str>, v: &str, min_length: usize, report
 }
 
 fn summarise(key: &str, v: &str) -> ValueSummary {
-    let digest = Sha256::digest(v.as_bytes());
     ValueSummary {
         key: key.to_string(),
         length: v.chars().count(),
-        sha256_8: hex::encode(&digest[..4]),
     }
 }
 

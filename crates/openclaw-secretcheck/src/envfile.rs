@@ -20,15 +20,25 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// `[A-Za-z_][A-Za-z0-9_]*`: the only text of a line a report may print.
+pub fn is_var_name(key: &str) -> bool {
+    key.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Parses an env file; returns the entries in file order or every syntax error found.
 pub fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, Vec<SyntaxError>> {
     let mut entries: Vec<(String, String)> = Vec::new();
     let mut errors = Vec::new();
     for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = i + 1;
+        // Only a valid variable name is ever shown: anything else may be part of a value
+        // (the second line of a multi-line secret), so it is named by line number alone.
         let err = |key: Option<&str>, message: &str| SyntaxError {
             line,
-            key: key.map(str::to_string),
+            key: key.filter(|k| is_var_name(k)).map(str::to_string),
             message: message.to_string(),
         };
         if raw.is_empty() || raw[0] == b'#' {
@@ -77,12 +87,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, Vec<SyntaxError>> {
             ));
             continue;
         }
-        let valid_key = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid_key {
+        if !is_var_name(key) {
             errors.push(err(
                 None,
                 "has a variable name outside [A-Za-z_][A-Za-z0-9_]*",

@@ -117,6 +117,14 @@ pub fn location_problems(path: &Path, rules: &Rules) -> Vec<String> {
     }
     match std::fs::metadata(&resolved) {
         Ok(md) => {
+            // Whoever owns the directory can swap the file after this check passed.
+            if md.uid() != 0 && md.uid() != rules.owner.uid {
+                out.push(format!(
+                    "its directory {} is owned by uid {}, who could replace the file after this check; chown it to root or the gateway's user",
+                    resolved.display(),
+                    md.uid()
+                ));
+            }
             let mode = md.permissions().mode() & 0o777;
             if mode & 0o006 != 0 {
                 out.push(format!(

@@ -3,8 +3,8 @@
 //!
 //! It runs as the gateway unit's `ExecStartPre=` (`check`) and as the agent's post-render
 //! command (`promote`: validate a staged set, then move it into place). It never prints a
-//! secret value: reports name files and keys, and give lengths and an 8-hex-digit sha256
-//! prefix at most.
+//! secret value: reports name files and keys, and give lengths at most (no digest: a hash
+//! prefix would let a reader confirm a guessed weak secret offline).
 
 pub mod check;
 pub mod content;

@@ -58,9 +58,9 @@ pub struct Finding {
 pub struct ValueSummary {
     /// Env variable name, or `value` for a single-value file.
     pub key: String,
+    /// No digest of any kind: even a short hash prefix lets whoever reads the report confirm
+    /// a guess of a weak secret offline.
     pub length: usize,
-    /// First 8 hex digits of the value's sha256, to tell rotations apart.
-    pub sha256_8: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,7 +130,7 @@ impl Report {
             let values: Vec<String> = file
                 .values
                 .iter()
-                .map(|v| format!("{} ({} chars, sha256 {})", v.key, v.length, v.sha256_8))
+                .map(|v| format!("{} ({} chars)", v.key, v.length))
                 .collect();
             s.push_str(&format!(
                 "{} {} [{}]{}\n",

@@ -93,3 +93,81 @@ fn values_never_appear_in_output() {
         }
     }
 }
+
+/// Issue 15, class 9: a line whose text before `=` is not a variable name (here the second
+/// line of a multi-line value, with spaces around `=`) is reported by line number only, and
+/// no report carries any digest of a value.
+#[test]
+fn non_variable_keys_and_digests_never_appear() {
+    let first = token(31, 24);
+    let leaked = format!("second half {}", token(32, 12));
+    let dir = private_dir();
+    let envf = dir.path().join("openclaw.env");
+    write(
+        &envf,
+        format!("A_KEY={first}\n{leaked} = {}\n", token(33, 12)).as_bytes(),
+        0o600,
+    );
+    let enva = envf.display().to_string();
+    let uid = uid().to_string();
+    for json in [false, true] {
+        let mut args = vec![
+            "check",
+            "--owner",
+            &uid,
+            "--env-file",
+            &enva,
+            "--env",
+            "A_KEY",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let run = secretcheck(&args);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains("second half"), "key text printed: {all}");
+        assert!(all.contains("line 2"), "no line number: {all}");
+        assert!(
+            !all.to_lowercase().contains("sha256"),
+            "digest printed: {all}"
+        );
+    }
+    // A valid name around spaces is still named.
+    write(&envf, format!("A_KEY = {first}\n").as_bytes(), 0o600);
+    let run = secretcheck(&[
+        "check",
+        "--owner",
+        &uid,
+        "--env-file",
+        &enva,
+        "--env",
+        "A_KEY",
+    ]);
+    assert!(format!("{}{}", run.stdout, run.stderr).contains("A_KEY"));
+}
+
+/// Issue 15, class 9: a secrets directory owned by another uid (even 0700) is refused: its
+/// owner could swap the file after the check. Needs root to hand the directory away.
+#[test]
+fn directory_owned_by_another_uid_is_refused() {
+    assert_eq!(
+        uid(),
+        0,
+        "this test chowns a directory: run the tests as root (CI does)"
+    );
+    let dir = private_dir();
+    let sub = dir.path().join("secrets");
+    std::fs::create_dir(&sub).unwrap();
+    let f = sub.join("gateway_token");
+    write(&f, token(34, 40).as_bytes(), 0o600);
+    std::os::unix::fs::chown(&sub, Some(4242), Some(4242)).unwrap();
+    std::fs::set_permissions(&sub, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let fa = format!("{}:16", f.display());
+    let run = secretcheck(&["check", "--owner", "0", "--file", &fa]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 6, "{all}");
+    assert!(all.contains("owned by uid 4242"), "{all}");
+    std::os::unix::fs::chown(&sub, Some(0), Some(0)).unwrap();
+    let run = secretcheck(&["check", "--owner", "0", "--file", &fa]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}

@@ -50,12 +50,21 @@ fn cgroup_file(pid: i32, controller: &str, v1: &str, v2: &str) -> Option<PathBuf
         let mut parts = line.splitn(3, ':');
         let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
         if ctrls.split(',').any(|c| c == controller) {
-            return Some(Path::new("/sys/fs/cgroup").join(controller).join(path.trim_start_matches('/')).join(v1));
+            return Some(
+                Path::new("/sys/fs/cgroup")
+                    .join(controller)
+                    .join(path.trim_start_matches('/'))
+                    .join(v1),
+            );
         }
     }
     cg.lines()
         .find_map(|l| l.strip_prefix("0::"))
-        .map(|p| Path::new("/sys/fs/cgroup").join(p.trim_start_matches('/')).join(v2))
+        .map(|p| {
+            Path::new("/sys/fs/cgroup")
+                .join(p.trim_start_matches('/'))
+                .join(v2)
+        })
         .filter(|p| p.exists())
 }
 
@@ -71,7 +80,14 @@ fn write_inside(name: &str, user: &str, path: &str) -> (bool, String) {
         "try{{require('fs').writeFileSync({p:?},'x');require('fs').unlinkSync({p:?});console.log('written')}}catch(e){{console.log(e.code);process.exit(1)}}",
         p = path
     );
-    match podman(&["exec", &format!("--user={user}"), name, "/bin/node", "-e", &js]) {
+    match podman(&[
+        "exec",
+        &format!("--user={user}"),
+        name,
+        "/bin/node",
+        "-e",
+        &js,
+    ]) {
         Ok(o) => (
             o.status.success(),
             String::from_utf8_lossy(&o.stdout).trim().to_string(),
@@ -88,7 +104,12 @@ pub fn run(spec: &Spec) -> Result<Report> {
     let c = &spec.container;
     let v = inspect(&spec.name)?;
     let running = v["State"]["Running"].as_bool() == Some(true);
-    r.push("container running", "running", v["State"]["Status"].to_string(), running);
+    r.push(
+        "container running",
+        "running",
+        v["State"]["Status"].to_string(),
+        running,
+    );
     let pid = v["State"]["Pid"].as_i64().unwrap_or(0) as i32;
     if !running || pid <= 0 {
         return Ok(r);
@@ -98,9 +119,19 @@ pub fn run(spec: &Spec) -> Result<Report> {
     let want_uid = [uid; 4].join(" ");
     let want_gid = [gid; 4].join(" ");
     let seen_uid = status_field(&status, "Uid");
-    r.push("runs as container.user's uid", &want_uid, &seen_uid, seen_uid == want_uid);
+    r.push(
+        "runs as container.user's uid",
+        &want_uid,
+        &seen_uid,
+        seen_uid == want_uid,
+    );
     let seen_gid = status_field(&status, "Gid");
-    r.push("runs as container.user's gid", &want_gid, &seen_gid, seen_gid == want_gid);
+    r.push(
+        "runs as container.user's gid",
+        &want_gid,
+        &seen_gid,
+        seen_gid == want_gid,
+    );
     for cap in ["CapEff", "CapPrm", "CapBnd", "CapAmb"] {
         let seen = status_field(&status, cap);
         r.push(
@@ -116,10 +147,18 @@ pub fn run(spec: &Spec) -> Result<Report> {
     r.push("seccomp filter on", "2", &seccomp, seccomp == "2");
 
     let (ok, seen) = write_inside(&spec.name, &c.user, "/probe-write");
-    r.push("write to the root filesystem", "EROFS", &seen, !ok && seen == "EROFS");
+    r.push(
+        "write to the root filesystem",
+        "EROFS",
+        &seen,
+        !ok && seen == "EROFS",
+    );
     let (ok, seen) = write_inside(&spec.name, &c.user, "/tmp/probe-write");
     r.push("write to /tmp (tmpfs)", "written", &seen, ok);
-    let state_probe = format!("{}/.probe-write", spec.paths.state_dir.trim_end_matches('/'));
+    let state_probe = format!(
+        "{}/.probe-write",
+        spec.paths.state_dir.trim_end_matches('/')
+    );
     let (ok, seen) = write_inside(&spec.name, &c.user, &state_probe);
     r.push("write to the state volume", "written", &seen, ok);
     let (ok, seen) = write_inside(
@@ -127,12 +166,22 @@ pub fn run(spec: &Spec) -> Result<Report> {
         &c.user,
         &format!("{}/.probe-write", spec.secrets.dir.trim_end_matches('/')),
     );
-    r.push("write to the secrets volume", "EROFS", &seen, !ok && seen == "EROFS");
+    r.push(
+        "write to the secrets volume",
+        "EROFS",
+        &seen,
+        !ok && seen == "EROFS",
+    );
 
     let pids = cgroup_file(pid, "pids", "pids.max", "pids.max")
         .map(|p| read_trim(&p))
         .unwrap_or_else(|| "no pids cgroup".into());
-    r.push("pids limit (cgroup)", c.pids_limit.to_string(), &pids, pids == c.pids_limit.to_string());
+    r.push(
+        "pids limit (cgroup)",
+        c.pids_limit.to_string(),
+        &pids,
+        pids == c.pids_limit.to_string(),
+    );
     let mem_want = (c.memory_max.as_mib() * 1024 * 1024).to_string();
     let mem = cgroup_file(pid, "memory", "memory.limit_in_bytes", "memory.max")
         .map(|p| read_trim(&p))
@@ -142,7 +191,13 @@ pub fn run(spec: &Spec) -> Result<Report> {
     let nofile = limits
         .lines()
         .find(|l| l.starts_with("Max open files"))
-        .map(|l| l.split_whitespace().skip(3).take(2).collect::<Vec<_>>().join(":"))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(3)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(":")
+        })
         .unwrap_or_default();
     let want = format!("{0}:{0}", c.ulimit_nofile);
     r.push("open files limit (rlimit)", &want, &nofile, nofile == want);
@@ -166,9 +221,16 @@ pub fn run(spec: &Spec) -> Result<Report> {
         }
     }
     r.push(
-        format!("no secret value in podman inspect, argv or environment ({} values)", values.len()),
+        format!(
+            "no secret value in podman inspect, argv or environment ({} values)",
+            values.len()
+        ),
         "0 hits",
-        if leaks.is_empty() { "0 hits".into() } else { leaks.join(", ") },
+        if leaks.is_empty() {
+            "0 hits".into()
+        } else {
+            leaks.join(", ")
+        },
         leaks.is_empty() && !values.is_empty(),
     );
     r.counts.insert("pid".into(), json!(pid));

@@ -209,7 +209,11 @@ pub fn run(spec: &Spec, user: &str, extra: &[Target]) -> Result<Report> {
 /// `check egress --from-container`: the same check, re-run inside the gateway container's
 /// network namespace (found with `podman inspect`), as the container's uid. The container's
 /// packets then cross the host's forward hook, exactly as the gateway's own do.
-pub fn rerun_in_container(spec: Option<&std::path::Path>, user: Option<&str>, json: bool) -> Result<u8> {
+pub fn rerun_in_container(
+    spec: Option<&std::path::Path>,
+    user: Option<&str>,
+    json: bool,
+) -> Result<u8> {
     let loaded = match spec {
         Some(p) => Spec::from_path(p)?,
         None => crate::lab::load_effective_spec()?,
@@ -222,7 +226,13 @@ pub fn rerun_in_container(spec: Option<&std::path::Path>, user: Option<&str>, js
         .parse()
         .ok()
         .filter(|p| *p > 0)
-        .with_context(|| format!("the gateway container {} is not running: {}", loaded.name, String::from_utf8_lossy(&out.stderr).trim()))?;
+        .with_context(|| {
+            format!(
+                "the gateway container {} is not running: {}",
+                loaded.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
+        })?;
     let me = std::env::current_exe()?;
     let mut c = std::process::Command::new("nsenter");
     c.arg(format!("--net=/proc/{pid}/ns/net"))
@@ -238,6 +248,8 @@ pub fn rerun_in_container(spec: Option<&std::path::Path>, user: Option<&str>, js
     if json {
         c.arg("--json");
     }
-    let status = c.status().context("nsenter into the container's network namespace")?;
+    let status = c
+        .status()
+        .context("nsenter into the container's network namespace")?;
     Ok(if status.success() { 0 } else { 1 })
 }

@@ -17,12 +17,12 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
         } => {
             let root = acme_ca_root
                 .as_ref()
-                .map(|r| format!("\t\tca_root {r}\n"))
+                .map(|r| format!("\t\tca_root {}\n", token(r)))
                 .unwrap_or_default();
-            format!("\ttls {{\n\t\tca {ca}\n{root}\t}}\n")
+            format!("\ttls {{\n\t\tca {}\n{root}\t}}\n", token(ca))
         }
         ProxyTls::Internal => "\ttls internal\n".into(),
-        ProxyTls::Files { cert, key } => format!("\ttls {cert} {key}\n"),
+        ProxyTls::Files { cert, key } => format!("\ttls {} {}\n", token(cert), token(key)),
     };
     let auth = p
         .forward_auth
@@ -30,9 +30,13 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
         .map(|f| {
             format!(
                 "\t# Nobody reaches the gateway without the identity provider's approval.\n\tforward_auth {} {{\n\t\turi {}\n\t\tcopy_headers {}\n\t}}\n",
-                f.upstream,
-                f.uri,
-                f.copy_headers.join(" ")
+                token(&f.upstream),
+                token(&f.uri),
+                f.copy_headers
+                    .iter()
+                    .map(|h| token(h))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )
         })
         .unwrap_or_default();
@@ -51,12 +55,52 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
 \treverse_proxy {upstream}\n\
 }}\n",
         name = spec.name,
-        site = p.site,
-        upstream = p.upstream,
+        site = token(&p.site),
+        upstream = token(&p.upstream),
     );
     vec![Artifact::public(
         "caddy/Caddyfile",
         text,
         "Caddy site block: TLS, forward_auth, reverse proxy to the gateway",
     )]
+}
+
+/// One Caddyfile token. Values are validated to plain words (spec/text.rs); anything else is
+/// quoted with `\\` and `"` escaped, so it can never open a block, end a line or start a
+/// comment.
+fn token(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.starts_with('#')
+        && s.chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"\"'`{}\\".contains(c));
+    if plain {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // Caddy has no escape for these; validation refuses them before this point.
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token;
+
+    #[test]
+    fn tokens_cannot_open_blocks_or_lines() {
+        assert_eq!(token("10.0.3.20:18789"), "10.0.3.20:18789");
+        assert_eq!(token("a {\n}"), "\"a {}\"");
+        assert_eq!(token("a\"b"), "\"a\\\"b\"");
+        assert_eq!(token("#x"), "\"#x\"");
+    }
 }

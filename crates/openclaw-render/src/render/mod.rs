@@ -155,5 +155,29 @@ pub fn render_all(spec: &Spec) -> Result<Artifacts, RenderError> {
     artifacts.extend(prometheus::render(spec));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts.push(manifest::render(spec, &artifacts));
+    // `check` runs this too, so what it passes can be written (one validation path).
+    for a in &artifacts {
+        check_artifact_path(&a.path)?;
+    }
     Ok(artifacts)
+}
+
+/// An artifact path must stay inside `--out` and be creatable: relative, no empty, `.` or
+/// `..` segments, components within NAME_MAX and the whole within a margin of PATH_MAX.
+pub fn check_artifact_path(path: &str) -> Result<(), RenderError> {
+    use crate::spec::text::{is_control, NAME_MAX, PATH_MAX};
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.len() > PATH_MAX / 2
+        || path.chars().any(is_control)
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.len() > NAME_MAX);
+    if bad {
+        Err(RenderError::UnsafeArtifactPath(
+            path.escape_debug().to_string(),
+        ))
+    } else {
+        Ok(())
+    }
 }

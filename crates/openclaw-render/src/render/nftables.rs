@@ -97,6 +97,12 @@ fn blocked_ranges(spec: &Spec) -> Vec<(Cidr, String)> {
                 .iter()
                 .map(|c| (*c, "egress.extra_blocked".to_string())),
         )
+        .chain(
+            spec.egress
+                .nat64_prefixes
+                .iter()
+                .map(|c| (*c, "egress.nat64_prefixes (reaches IPv4 space)".to_string())),
+        )
         .collect();
     // Widest first, so a covered range always meets its cover among the kept ones.
     all.sort_by_key(|(c, _)| (!c.is_ipv4(), c.prefix(), *c));
@@ -129,7 +135,12 @@ fn set_of(items: &[String]) -> String {
 
 /// A comment nft accepts: no double quotes, at most 128 bytes.
 fn comment(text: &str) -> String {
-    let mut s: String = text.replace('"', "'");
+    // nft has no escapes inside a quoted string: drop what could close or break it.
+    let mut s: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+        .collect();
     while s.len() > 120 {
         s.pop();
     }

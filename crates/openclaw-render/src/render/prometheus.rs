@@ -18,10 +18,10 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
     let mut jobs: Vec<String> = vec![
         "  # openclaw-probe results (liveness, readiness, auth enforced, certificate days left),".into(),
         "  # written by the probe timer into node_exporter's textfile collector on the gateway host.".into(),
-        format!("  - job_name: {}-probe", p.job_name),
+        format!("  - job_name: {}", yaml_str(&format!("{}-probe", p.job_name))),
         format!("    scrape_interval: {every}"),
         "    static_configs:".into(),
-        format!("      - targets: [\"{host}:9100\"]"),
+        format!("      - targets: [{}]", yaml_str(&format!("{host}:9100"))),
     ];
     if p.gateway_metrics {
         let token = match spec.secret_location(&p.token) {
@@ -31,14 +31,14 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
         jobs.extend([
             "  # The gateway's own metrics behind the gateway token, which Prometheus reads".into(),
             "  # from a file (never inline in this config).".into(),
-            format!("  - job_name: {}", p.job_name),
+            format!("  - job_name: {}", yaml_str(&p.job_name)),
             format!("    scrape_interval: {every}"),
             "    metrics_path: /api/diagnostics/prometheus".into(),
             "    authorization:".into(),
             "      type: Bearer".into(),
-            format!("      credentials_file: {token}"),
+            format!("      credentials_file: {}", yaml_str(&token)),
             "    static_configs:".into(),
-            format!("      - targets: [\"{}\"]", p.target),
+            format!("      - targets: [{}]", yaml_str(&p.target)),
         ]);
     }
     let jobs = jobs.join("\n") + "\n";
@@ -59,4 +59,18 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
             "the scrape jobs alone, to merge into an existing config",
         ),
     ]
+}
+
+/// A YAML double-quoted scalar: JSON's string syntax is valid YAML and escapes quotes, `\\`
+/// and control characters, so a value can never close its quote or start a new key.
+fn yaml_str(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_strings_stay_one_scalar() {
+        assert_eq!(super::yaml_str("a\"]\n  - x"), "\"a\\\"]\\n  - x\"");
+    }
 }

@@ -5,6 +5,8 @@
 //! never a silently ignored setting.
 
 mod secret_files;
+mod strict_json;
+pub mod text;
 mod units;
 
 use std::collections::BTreeMap;
@@ -64,8 +66,9 @@ pub struct Spec {
     #[serde(default)]
     pub paths: Paths,
     /// Free-form JSON merged over the generated openclaw.json last (RFC 42 style passthrough).
-    /// It is validated against OpenClaw's schema like everything else.
-    #[serde(default)]
+    /// It is validated against OpenClaw's schema like everything else, and may not set what the
+    /// spec owns (port, bind, auth, tokens, secrets, origins, proxies, Tailscale exposure).
+    #[serde(default, deserialize_with = "strict_json::map")]
     #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub settings: serde_json::Map<String, serde_json::Value>,
 }
@@ -373,6 +376,10 @@ pub struct Hardening {
     /// Exec tool policy.
     #[serde(default = "defaults::exec_security")]
     pub exec_security: ExecSecurity,
+    /// OpenClaw `dangerously*` switches `settings` may turn on, by their dotted path below
+    /// `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.
+    #[serde(default)]
+    pub dangerous_settings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -518,6 +525,11 @@ pub struct Egress {
     /// Extra ranges to block on top of the built-in private/link-local/metadata list.
     #[serde(default)]
     pub extra_blocked: Vec<Cidr>,
+    /// NAT64 prefixes of this network beyond the well-known ones (64:ff9b::/96 and the
+    /// RFC 8215 64:ff9b:1::/48, always blocked): blocked too, since they reach IPv4 space
+    /// including the metadata service.
+    #[serde(default)]
+    pub nat64_prefixes: Vec<Cidr>,
     /// Interfaces whose forwarded traffic is the gateway's (rootful Podman bridge).
     #[serde(default)]
     pub container_interfaces: Vec<String>,
@@ -534,6 +546,7 @@ impl Default for Egress {
             allow_public_web: false,
             allow: Vec::new(),
             extra_blocked: Vec::new(),
+            nat64_prefixes: Vec::new(),
             container_interfaces: Vec::new(),
             log_denied: true,
         }
@@ -679,10 +692,10 @@ impl Default for ProxyTls {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Runtime {
-    /// Rootful Podman from the rendered quadlet `.container` (or quadlet-nix on NixOS).
+    // container: rootful Podman from the rendered quadlet `.container` (quadlet-nix on NixOS);
+    // native: the rendered `<name>.service` with its hardening drop-in.
     #[default]
     Container,
-    /// The rendered native `<name>.service` with its hardening drop-in.
     Native,
 }
 
@@ -806,6 +819,7 @@ impl Default for Hardening {
             log_file: None,
             redact_patterns: defaults::redact_patterns(),
             exec_security: defaults::exec_security(),
+            dangerous_settings: Vec::new(),
         }
     }
 }
@@ -1037,7 +1051,7 @@ impl Spec {
         })?;
         de.end().map_err(|e| LoadError::Parse {
             format: "JSON",
-            message: e.to_string(),
+            message: crate::error::printable(&e.to_string(), crate::error::MAX_SHOWN),
         })?;
         Ok(spec)
     }
@@ -1118,10 +1132,15 @@ impl SecretItem {
 }
 
 fn field_error(path: String, message: String) -> String {
+    // Parser messages quote the offending text; it comes from the user, so make it printable.
+    let message = crate::error::printable_lines(&message, crate::error::MAX_SHOWN);
     if path.is_empty() || path == "." {
         message
     } else {
-        format!("{path}: {message}")
+        format!(
+            "{}: {message}",
+            crate::error::printable(&path, crate::error::MAX_SHOWN)
+        )
     }
 }
 
