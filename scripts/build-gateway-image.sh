@@ -66,8 +66,8 @@ done < <(libs)
 
 cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-bundle.crt"
 cp -a /usr/share/zoneinfo "$ROOTFS/share/zoneinfo"
-jq -r .passwd "$LAYOUT" >"$ROOTFS/etc/passwd"
-jq -r .group "$LAYOUT" >"$ROOTFS/etc/group"
+jq -j .passwd "$LAYOUT" >"$ROOTFS/etc/passwd"
+jq -j .group "$LAYOUT" >"$ROOTFS/etc/group"
 for f in $(jq -r '.files[]' "$LAYOUT"); do
   [ -e "$ROOTFS$f" ] || { echo "build-gateway-image: the layout's $f is missing from the rootfs" >&2; exit 1; }
 done

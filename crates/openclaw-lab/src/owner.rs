@@ -80,6 +80,18 @@ pub fn ensure_free(st: &Path, what: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// A lab a person brought up with `openclaw-lab up` is never torn down by a test run.
+    #[test]
+    fn a_kept_lab_is_refused_to_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(ensure_not_kept(dir.path(), "the end-to-end test").is_ok());
+        mark_kept(dir.path()).unwrap();
+        let e = ensure_not_kept(dir.path(), "the end-to-end test")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scripts/lab.sh down"), "{e}");
+    }
+
     #[test]
     fn a_live_other_holder_blocks_and_a_dead_or_reused_one_does_not() {
         let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,16 @@ fn expected_labels(l: &Value) -> Value {
     labels
 }
 
+/// An image config (OCI `config` or dockerTools' `config` argument) against the layout.
+fn assert_config_follows_layout(c: &Value, l: &Value) {
+    assert_eq!(c["Entrypoint"], l["entrypoint"]);
+    assert_eq!(c["User"], l["user"]);
+    assert_eq!(c["WorkingDir"], l["workdir"]);
+    let want_env: BTreeMap<String, String> = serde_json::from_value(l["env"].clone()).unwrap();
+    assert_eq!(env_map(&c["Env"]), want_env);
+    assert_eq!(c["Labels"], expected_labels(l));
+}
+
 #[test]
 fn the_built_archive_has_the_layouts_config_and_files() {
     let l = layout();
@@ -73,12 +83,7 @@ fn the_built_archive_has_the_layouts_config_and_files() {
     let config_name = manifest[0]["Config"].as_str().unwrap();
     let config: Value = serde_json::from_slice(&tar_read(&a, config_name)).unwrap();
     let c = &config["config"];
-    assert_eq!(c["Entrypoint"], l["entrypoint"]);
-    assert_eq!(c["User"], l["user"]);
-    assert_eq!(c["WorkingDir"], l["workdir"]);
-    let want_env: BTreeMap<String, String> = serde_json::from_value(l["env"].clone()).unwrap();
-    assert_eq!(env_map(&c["Env"]), want_env);
-    assert_eq!(c["Labels"], expected_labels(&l));
+    assert_config_follows_layout(c, &l);
     // Every path the layout names is in the layer, /tmp is sticky and world-writable, and the
     // entry point resolves to OpenClaw's CLI.
     let layers: Vec<String> = manifest[0]["Layers"]
@@ -177,12 +182,7 @@ in {{ inherit (img) name tag config extraCommands; contents = map toString img.c
     assert_eq!(v["name"], l["name"]);
     assert_eq!(v["tag"], json!(openclaw_version()));
     let c = &v["config"];
-    assert_eq!(c["Entrypoint"], l["entrypoint"]);
-    assert_eq!(c["User"], l["user"]);
-    assert_eq!(c["WorkingDir"], l["workdir"]);
-    let want_env: BTreeMap<String, String> = serde_json::from_value(l["env"].clone()).unwrap();
-    assert_eq!(env_map(&c["Env"]), want_env);
-    assert_eq!(c["Labels"], expected_labels(&l));
+    assert_config_follows_layout(c, &l);
     assert_eq!(
         v["contents"],
         json!(["NODE24", "GATEWAY", "CACERT", "TZDATA"])

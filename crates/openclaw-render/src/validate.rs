@@ -1043,7 +1043,21 @@ fn container(spec: &Spec, r: &mut Report) {
         .image
         .strip_prefix("docker-archive:/")
         .is_some_and(|p| !p.is_empty() && !p.split('/').any(|s| s == ".." || s == "."));
-    if !digest_ok && !archive {
+    // ...but not from a world-writable directory, where anyone could swap it.
+    let shared_dir = [
+        "docker-archive:/tmp/",
+        "docker-archive:/var/tmp/",
+        "docker-archive:/dev/shm/",
+    ]
+    .iter()
+    .any(|d| c.image.starts_with(d));
+    if archive && shared_dir {
+        r.add(
+            "container.image",
+            format!("'{}' lies in a world-writable directory: anyone on the host could replace what runs", c.image),
+            "keep the archive in a root-owned directory (Nix's /nix/store, or e.g. /var/lib/openclaw/images)",
+        );
+    } else if !digest_ok && !archive {
         r.add(
             "container.image",
             format!(

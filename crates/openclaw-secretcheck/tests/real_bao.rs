@@ -140,6 +140,9 @@ fn real_agent_renders_what_secretcheck_accepts_and_bad_rotations_are_held_back()
     ))
     .unwrap();
     let mut spec = Spec::from_toml(&text).unwrap();
+    // The native reload (setpriv ... openclaw secrets reload) is replaced by a stub below; the
+    // container's (`podman exec`) runs for real in the lab's end-to-end test.
+    spec.runtime = openclaw_render::spec::Runtime::Native;
     let secrets_dir = root.join("secrets");
     let agent_dir = root.join("agent");
     spec.secrets.dir = secrets_dir.display().to_string();

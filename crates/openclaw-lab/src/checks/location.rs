@@ -69,3 +69,23 @@ pub fn ensure(which: &str, vm: bool) -> Result<Location> {
          (the gateway host, olab-gateway; `bash scripts/lab.sh check {which}` does the same), or inside a NixOS test VM with `--vm`"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run from this machine's root namespace (as `cargo test` is), a check refuses and says
+    /// where to run it; `--vm` is no way around that while lab namespaces exist.
+    #[test]
+    fn the_root_namespace_is_refused_with_where_to_run() {
+        if !in_root_namespace() {
+            return; // inside a namespace already: nothing to refuse here
+        }
+        let e = ensure("egress", false).unwrap_err().to_string();
+        assert!(e.contains("--host gateway") && e.contains("--vm"), "{e}");
+        if !crate::netns::existing().is_empty() {
+            let e = ensure("egress", true).unwrap_err().to_string();
+            assert!(e.contains("not a test VM"), "{e}");
+        }
+    }
+}

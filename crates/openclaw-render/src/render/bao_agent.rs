@@ -426,13 +426,39 @@ fn hcl_str(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The native runtime: these tests are about `setpriv ... openclaw secrets reload`.
     fn spec() -> Spec {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../examples/lxc-homelab.toml"
         ))
         .unwrap();
-        Spec::from_toml(&text).unwrap()
+        let mut s = Spec::from_toml(&text).unwrap();
+        s.runtime = Runtime::Native;
+        s
+    }
+
+    /// In a container deployment the reload runs inside the container as its uid, and the
+    /// previous token reaches it by variable name only (never its value in argv).
+    #[test]
+    fn container_reload_is_podman_exec_with_the_token_by_name() {
+        let mut s = spec();
+        s.runtime = Runtime::Container;
+        let cmd = promote_command(&s);
+        let after = &cmd[cmd.iter().position(|a| a == "--").unwrap() + 1..];
+        assert_eq!(&after[..2], ["podman", "exec"]);
+        assert!(after.contains(&format!("--user={}", s.container.user)));
+        assert!(after.contains(&"--env=OPENCLAW_GATEWAY_TOKEN".to_string()));
+        assert!(after.contains(&format!(
+            "--env=OPENCLAW_GATEWAY_URL=ws://127.0.0.1:{}",
+            s.gateway.port
+        )));
+        let name = after.iter().position(|a| *a == s.name).unwrap();
+        assert_eq!(after[name + 1], CONTAINER_OPENCLAW_BIN);
+        assert_eq!(
+            after[after.len() - 5..],
+            ["secrets", "reload", "--json", "--timeout", "15000"]
+        );
     }
 
     #[test]
