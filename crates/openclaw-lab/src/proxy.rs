@@ -128,9 +128,15 @@ pub fn start(spec: &Spec, state: &Path, pki: &Pki, arts: &[Artifact]) -> Result<
         .rsplit_once(':')
         .map(|(_, p)| p.to_string())
         .unwrap_or_else(|| "443".into());
+    wait_listening(state, &PROXY.netns(), &port, "proxy")
+}
+
+/// Waits up to 20 s for a TCP listener on `port` in `netns`; the error names the log of the
+/// lab process `log` that should have opened it.
+pub fn wait_listening(state: &Path, netns: &str, port: &str, log: &str) -> Result<()> {
     let ok = wait_for(Duration::from_secs(20), Duration::from_millis(200), || {
         let mut c = netns_command(
-            &PROXY.netns(),
+            netns,
             None,
             &["ss".into(), "-Hltn".into(), format!("sport = :{port}")],
         );
@@ -139,8 +145,8 @@ pub fn start(spec: &Spec, state: &Path, pki: &Pki, arts: &[Artifact]) -> Result<
     });
     if ok.is_none() {
         bail!(
-            "Caddy is not listening on {port} after 20 s; see {}",
-            crate::state::logfile(state, "proxy").display()
+            "nothing listens on {port} in {netns} after 20 s; see {}",
+            crate::state::logfile(state, log).display()
         );
     }
     Ok(())
