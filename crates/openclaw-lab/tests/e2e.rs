@@ -141,6 +141,19 @@ fn probe_tells_gateway_up(spec: &openclaw_render::Spec, st: &Path) {
         .unwrap_or_else(|| panic!("no machine certificate in the probe's textfile:\n{prom}"));
     let days: f64 = cert.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(days > 0.0, "{cert}");
+    // The egress proxy's refusals (the by-name check made some), read through its group.
+    if spec.uses_egress_proxy() {
+        let denied = prom
+            .lines()
+            .find(|l| l.starts_with("openclaw_probe_egress_denied{"))
+            .unwrap_or_else(|| panic!("no egress proxy count in the probe's textfile:\n{prom}"));
+        let n: f64 = denied.rsplit(' ').next().unwrap().parse().unwrap();
+        eprintln!("PROBE egress proxy refusals: {denied}");
+        assert!(
+            n >= 1.0,
+            "the by-name check's refusals are not counted: {denied}"
+        );
+    }
     // The same check as JSON, as the gateway's user, from the gateway host.
     let token = match spec.secret_location("gateway_token").unwrap() {
         openclaw_render::spec::SecretLocation::File { path } => path,
