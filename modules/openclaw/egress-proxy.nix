@@ -60,7 +60,7 @@ in
       # A changed config is re-read (SIGHUP), no restart: open tunnels survive.
       reloadIfChanged = true;
       reloadTriggers = [ "${cfg.rendered}/egress-proxy/squid.conf" ];
-      serviceConfig = {
+      serviceConfig = import ./sidecar-sandbox.nix // {
         Type = "simple";
         User = p.user;
         Group = p.user;
@@ -73,26 +73,9 @@ in
         MemoryMax = "256M";
         TasksMax = 64;
         UMask = "0027";
-        NoNewPrivileges = true;
         CapabilityBoundingSet = "";
         AmbientCapabilities = "";
-        ProtectSystem = "strict";
         ReadWritePaths = [ (builtins.dirOf accessLog) ];
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        ProtectProc = "invisible";
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
-        MemoryDenyWriteExecute = true;
         RemoveIPC = true;
         RestrictAddressFamilies = [
           "AF_INET"

@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::components;
 use crate::lab::LLM_PORT;
 use crate::pki::{Leaf, Pki};
-use crate::state::{mkdir, spawn, write_file, Spawn};
+use crate::state::{mkdir, write_file};
 use crate::topology::{CLOUD, EGRESS_NAMES, LLM};
 
 /// Caddy's access log on the cloud host.
@@ -60,33 +59,7 @@ pub fn start(state: &Path, pki: &Pki) -> Result<()> {
     );
     let cf = dir.join("Caddyfile");
     write_file(&cf, caddyfile.as_bytes(), 0o644)?;
-    spawn(
-        state,
-        &Spawn {
-            name: "cloud",
-            netns: &CLOUD.netns(),
-            argv: vec![
-                components::caddy()?.display().to_string(),
-                "run".into(),
-                "--config".into(),
-                cf.display().to_string(),
-                "--adapter".into(),
-                "caddyfile".into(),
-            ],
-            env: vec![
-                (
-                    "XDG_DATA_HOME".into(),
-                    dir.join("data").display().to_string(),
-                ),
-                (
-                    "XDG_CONFIG_HOME".into(),
-                    dir.join("config").display().to_string(),
-                ),
-            ],
-            user: None,
-            cwd: Some(dir.clone()),
-        },
-    )?;
+    crate::proxy::spawn_caddy(state, "cloud", &CLOUD.netns(), &cf, &dir)?;
     crate::proxy::wait_listening(state, &CLOUD.netns(), "443", "cloud")
 }
 

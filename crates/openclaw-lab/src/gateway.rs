@@ -129,14 +129,7 @@ pub fn ensure_user(spec: &Spec) -> Result<()> {
         }
         return Ok(());
     }
-    let mut args = vec![
-        "--system",
-        "--no-create-home",
-        "--home-dir",
-        "/nonexistent",
-        "--shell",
-        "/usr/sbin/nologin",
-    ];
+    let mut args = SYSTEM_USER.to_vec();
     if container {
         if let Ok(other) = run("getent", &["passwd", uid]) {
             bail!("container.user {uid}:{gid}: uid {uid} belongs to {} on this host (fix: choose a free uid in the spec)", other.split(':').next().unwrap_or("?"));
@@ -151,6 +144,16 @@ pub fn ensure_user(spec: &Spec) -> Result<()> {
     mark_created(user)
 }
 
+/// `useradd` arguments for a service account: no home, no login.
+const SYSTEM_USER: [&str; 6] = [
+    "--system",
+    "--no-create-home",
+    "--home-dir",
+    "/nonexistent",
+    "--shell",
+    "/usr/sbin/nologin",
+];
+
 /// The egress proxy's system user (a plain one: no container runs as it).
 pub fn ensure_proxy_user(spec: &Spec) -> Result<()> {
     if !spec.uses_egress_proxy() {
@@ -160,18 +163,9 @@ pub fn ensure_proxy_user(spec: &Spec) -> Result<()> {
     if run("id", &["-u", user]).is_ok() {
         return Ok(());
     }
-    run(
-        "useradd",
-        &[
-            "--system",
-            "--no-create-home",
-            "--home-dir",
-            "/nonexistent",
-            "--shell",
-            "/usr/sbin/nologin",
-            user,
-        ],
-    )?;
+    let mut args = SYSTEM_USER.to_vec();
+    args.push(user);
+    run("useradd", &args)?;
     mark_created(user)
 }
 

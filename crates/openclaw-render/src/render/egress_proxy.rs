@@ -256,18 +256,7 @@ ReadWritePaths={logs}\n\
 ProtectHome=true\n\
 PrivateTmp=true\n\
 PrivateDevices=true\n\
-ProtectKernelTunables=true\n\
-ProtectKernelModules=true\n\
-ProtectKernelLogs=true\n\
-ProtectControlGroups=true\n\
-ProtectClock=true\n\
-ProtectHostname=true\n\
-ProtectProc=invisible\n\
-RestrictNamespaces=true\n\
-RestrictRealtime=true\n\
-RestrictSUIDSGID=true\n\
-LockPersonality=true\n\
-MemoryDenyWriteExecute=true\n\
+{kernel}MemoryDenyWriteExecute=true\n\
 RemoveIPC=true\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
 SystemCallArchitectures=native\n\
@@ -281,6 +270,7 @@ WantedBy=multi-user.target\n",
         gateway = spec.gateway_unit(),
         user = spec.egress.proxy.user,
         logs = log_dir(spec),
+        kernel = super::systemd::KERNEL_SANDBOX,
     )
 }
 

@@ -248,18 +248,7 @@ UMask=0077\n\
 NoNewPrivileges=true\n\
 CapabilityBoundingSet=\n\
 AmbientCapabilities=\n\
-ProtectKernelTunables=true\n\
-ProtectKernelModules=true\n\
-ProtectKernelLogs=true\n\
-ProtectControlGroups=true\n\
-ProtectClock=true\n\
-ProtectHostname=true\n\
-ProtectProc=invisible\n\
-RestrictNamespaces=true\n\
-RestrictRealtime=true\n\
-RestrictSUIDSGID=true\n\
-LockPersonality=true\n\
-RemoveIPC=true\n\
+{kernel}RemoveIPC=true\n\
 KeyringMode=private\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n\
 SystemCallArchitectures=native\n\
@@ -267,6 +256,7 @@ SystemCallFilter=@system-service\n\
 SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module\n\
 SystemCallErrorNumber=EPERM\n",
         unit = spec.gateway_unit(),
+        kernel = KERNEL_SANDBOX,
         high = mib * 9 / 10,
         cpu = (c.cpus * 100.0).round() as u32,
         tasks = c.pids_limit,
@@ -368,6 +358,21 @@ WantedBy=multi-user.target\n",
 /// 1 = not yet: the run is skipped, not failed; 255 = error: failed), so `step ca renew
 /// --force` runs only when due and the agent is restarted only after a real renewal. (`step ca
 /// renew --expires-in` alone exits 0 when it skips, which would restart the agent every check.)
+/// Kernel and process isolation every long-running service of ours gets (the native gateway's
+/// drop-in, the egress proxy).
+pub const KERNEL_SANDBOX: &str = "ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectKernelLogs=true
+ProtectControlGroups=true
+ProtectClock=true
+ProtectHostname=true
+ProtectProc=invisible
+RestrictNamespaces=true
+RestrictRealtime=true
+RestrictSUIDSGID=true
+LockPersonality=true
+";
+
 /// Sandboxing shared by the small root sidecars (agent, certificate renewal).
 const SIDECAR_SANDBOX: &str = "ProtectHome=true
 PrivateTmp=true
