@@ -30,6 +30,11 @@ pub fn require_root() -> Result<()> {
     Ok(())
 }
 
+/// What the gateway answered the LLM fixture's scripted tool calls with (JSON lines).
+pub fn llm_tool_results(state: &Path) -> PathBuf {
+    state.join("llm/tool-results.jsonl")
+}
+
 pub fn canary_file(state: &Path, name: &str) -> PathBuf {
     state.join("canary").join(format!("{name}.jsonl"))
 }
@@ -155,6 +160,8 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     argv.extend([
         "--mode-file".into(),
         llm_dir.join("mode").display().to_string(),
+        "--tool-results".into(),
+        llm_tool_results(&st).display().to_string(),
     ]);
     spawn(
         &st,

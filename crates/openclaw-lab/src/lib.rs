@@ -15,6 +15,7 @@ pub mod components;
 pub mod container_host;
 pub mod fixtures;
 pub mod gateway;
+pub mod hostile;
 pub mod lab;
 pub mod netns;
 pub mod owner;

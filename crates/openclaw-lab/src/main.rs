@@ -33,6 +33,16 @@ enum Cmd {
     },
     /// Remove every namespace, process, user and file the lab made (idempotent).
     Down,
+    /// The hostile-model suite against the running lab: the LLM fixture calls tools as a
+    /// prompt-injected model would; a table of scenario, layer, expected and observed.
+    Hostile {
+        /// Also the controls: the layers turned off one after another (the gateway restarts
+        /// twice; everything is restored afterwards).
+        #[arg(long)]
+        controls: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Hosts, processes and units, as JSON.
     Status,
     /// Run one check on this host (inside a lab namespace or a VM).
@@ -129,6 +139,9 @@ enum Serve {
         key_file: Option<PathBuf>,
         #[arg(long)]
         mode_file: Option<PathBuf>,
+        /// Append every tool result the gateway returns for a scripted call (JSON lines).
+        #[arg(long)]
+        tool_results: Option<PathBuf>,
     },
     /// The forward_auth identity fixture (the lab's stand-in for Keycloak).
     Identity {
@@ -179,6 +192,22 @@ fn run(cli: Cli) -> Result<u8> {
             lab::down()?;
             println!("openclaw-lab is down: no lab namespace, process or state left");
             Ok(0)
+        }
+        Cmd::Hostile { controls, json } => {
+            lab::require_root()?;
+            openclaw_lab::owner::ensure_free(
+                &openclaw_lab::state::state_dir(),
+                "the hostile suite",
+            )?;
+            let spec = lab::load_effective_spec()?;
+            let report =
+                openclaw_lab::hostile::run(&spec, &openclaw_lab::state::state_dir(), controls)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(if report.ok() { 0 } else { 1 })
         }
         Cmd::Status => {
             println!("{}", serde_json::to_string_pretty(&lab::status()?)?);
@@ -255,7 +284,8 @@ fn run(cli: Cli) -> Result<u8> {
                     models,
                     key_file,
                     mode_file,
-                } => fixtures::llm::run(&listen, models, key_file, mode_file)?,
+                    tool_results,
+                } => fixtures::llm::run(&listen, models, key_file, mode_file, tool_results)?,
                 Serve::Identity { listen } => fixtures::identity::run(&listen)?,
             }
             Ok(0)

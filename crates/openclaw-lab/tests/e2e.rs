@@ -510,6 +510,19 @@ fn end_to_end(mode: GatewayMode) {
 
     egress_by_name(&spec, &st);
 
+    // The hostile-model suite: every attack stopped by the layer it names; in the container
+    // run also the controls (layers off one after another, then everything restored).
+    let t = Instant::now();
+    let hostile = openclaw_lab::hostile::run(&spec, &st, spec.runtime == Runtime::Container)
+        .expect("hostile suite");
+    eprintln!("{}", hostile.to_text());
+    eprintln!("hostile suite in {:.0} s", t.elapsed().as_secs_f64());
+    assert!(
+        hostile.ok(),
+        "the hostile-model suite found an unexpected outcome"
+    );
+    assert_eq!(hostile.counts["unexpected"], 0);
+
     let container = spec.runtime == Runtime::Container;
     if container {
         container_egress(&st);
