@@ -23,11 +23,15 @@ pub fn file_provider(name: &str) -> String {
 pub fn artifact(spec: &Spec, config: &Value) -> Artifact {
     let mut text = serde_json::to_string_pretty(config).expect("config serialises");
     text.push('\n');
+    // Only SecretRefs inside, but OpenClaw's own audit treats a config others can read as
+    // critical (`fs.config.perms_world_readable`): the gateway's user alone reads it.
     Artifact::public(
         "openclaw.json",
         text,
         "OpenClaw gateway config (SecretRefs only)",
     )
+    .with_mode(0o600)
+    .owned_by(spec.paths.service_user.clone())
     .installed_at(spec.paths.config.clone())
 }
 
@@ -91,6 +95,13 @@ pub fn render(spec: &Spec) -> Value {
     config
 }
 
+/// `gateway.trustedProxies` of a loopback gateway whose spec names none.
+pub const LOOPBACK_PROXIES: [&str; 2] = ["127.0.0.1", "::1"];
+
+fn control_ui_enabled(spec: &Spec) -> bool {
+    spec.gateway.control_ui && spec.channels.webchat.enabled
+}
+
 fn gateway(spec: &Spec) -> Value {
     let g = &spec.gateway;
     let mut gw = Map::new();
@@ -138,12 +149,15 @@ fn gateway(spec: &Spec) -> Value {
     gw.insert("auth".into(), Value::Object(auth));
     if !g.trusted_proxies.is_empty() {
         gw.insert("trustedProxies".into(), json!(g.trusted_proxies));
+    } else if g.bind == Bind::Loopback && control_ui_enabled(spec) {
+        // A loopback gateway is reached through a proxy on the same host, if at all: without
+        // trusted proxies every proxied client would count as local (OpenClaw's audit:
+        // `gateway.trusted_proxies_missing`). A direct local client sends no forwarded
+        // header and stays local.
+        gw.insert("trustedProxies".into(), json!(LOOPBACK_PROXIES));
     }
     let mut ui = Map::new();
-    ui.insert(
-        "enabled".into(),
-        json!(g.control_ui && spec.channels.webchat.enabled),
-    );
+    ui.insert("enabled".into(), json!(control_ui_enabled(spec)));
     if !g.allowed_origins.is_empty() {
         ui.insert("allowedOrigins".into(), json!(g.allowed_origins));
     }
