@@ -547,7 +547,16 @@ fn logging(spec: &Spec) -> Value {
             spec.paths.state_dir.trim_end_matches('/')
         )
     });
-    json!({ "level": "info", "file": file, "redactPatterns": h.redact_patterns })
+    json!({
+        "level": "info",
+        "file": file,
+        "redactPatterns": h.redact_patterns,
+        // The audit ledger: one metadata-only row per tool call (agent, session, run, tool,
+        // status), the half of the audit trail without arguments (the session transcript,
+        // redacted by redactPatterns, has those and the model's request id). On by default in
+        // 2026.9.6; stated so a changed default cannot switch it off unseen.
+        "audit": { "enabled": true },
+    })
 }
 
 /// RFC 7396-style merge: objects merge key by key, everything else replaces.
@@ -574,6 +583,18 @@ mod tests {
     fn example(name: &str) -> Spec {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         Spec::from_path(&dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn the_audit_ledger_is_on_and_tool_arguments_are_redacted_by_our_patterns() {
+        let spec = example("lab.toml");
+        let cfg = render(&spec);
+        assert_eq!(cfg["logging"]["audit"]["enabled"], true);
+        assert_eq!(
+            cfg["logging"]["redactPatterns"],
+            json!(spec.hardening.redact_patterns)
+        );
+        crate::openclaw_schema::validate(&cfg).unwrap();
     }
 
     /// A LAN homeserver (its egress rule says allow_private) is let through OpenClaw's SSRF
