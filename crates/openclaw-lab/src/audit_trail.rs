@@ -13,9 +13,13 @@
 //!   passed through `logging.redactPatterns`) and the `responseId` the model API returned
 //!   (the LLM request id), then the `toolResult` (`isError`).
 //!
-//! [`tool_call_records`] joins the two on the call-id fingerprint into one record per
-//! finished tool call: agent, session, run, tool, redacted arguments, status and model
-//! request id. Nothing in it is taken from anywhere but those two records.
+//! [`tool_call_records`] makes one record per tool call the model made: agent, session, run,
+//! tool, redacted arguments, result status and model request id. The transcript drives it,
+//! because the ledger has no row for a call OpenClaw refuses before running it (a tool the
+//! profile does not offer: the transcript's result says "Tool ... not found"); status and
+//! error code come from the ledger's `tool.action.finished` row (matched on the call-id
+//! fingerprint) when there is one, else from the transcript's `toolResult`. Nothing in a
+//! record is taken from anywhere but those two records.
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -25,52 +29,81 @@ pub fn call_fingerprint(call_id: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(call_id.as_bytes())))
 }
 
-/// One record per `tool.action.finished` row of `ledger` (`openclaw audit --json` output:
-/// `{events: [...]}`), with the arguments and model request id of the matching `toolCall` in
-/// `history` (`chat.history` output: `{messages: [...]}`). Oldest first.
+/// One record per `toolCall` in `history` (`chat.history` output: `{sessionKey, sessionId,
+/// messages}`), oldest first, with the status of its `tool.action.finished` row in `ledger`
+/// (`openclaw audit --json` output: `{events}`) or of its `toolResult`.
 pub fn tool_call_records(ledger: &Value, history: &Value) -> Vec<Value> {
-    // fingerprint -> (arguments, responseId)
-    let mut calls = std::collections::HashMap::new();
-    for m in history["messages"].as_array().into_iter().flatten() {
-        if m["role"] != "assistant" {
-            continue;
-        }
-        for part in m["content"].as_array().into_iter().flatten() {
-            if part["type"] == "toolCall" {
-                if let Some(id) = part["id"].as_str() {
-                    calls.insert(
-                        call_fingerprint(id),
-                        (part["arguments"].clone(), m["responseId"].clone()),
-                    );
-                }
-            }
-        }
-    }
-    let mut out: Vec<Value> = ledger["events"]
+    let finished: std::collections::HashMap<&str, &Value> = ledger["events"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|e| e["action"] == "tool.action.finished")
-        .map(|e| {
-            let fp = e["toolCallId"].as_str().unwrap_or("");
-            let (arguments, request) = calls.get(fp).cloned().unwrap_or((Value::Null, Value::Null));
-            json!({
-                "occurredAt": e["occurredAt"],
-                "sequence": e["sequence"],
-                "agentId": e["agentId"],
-                "sessionKey": e["sessionKey"],
-                "sessionId": e["sessionId"],
-                "runId": e["runId"],
-                "toolCallId": e["toolCallId"],
-                "tool": e["toolName"],
-                "arguments": arguments,
-                "status": e["status"],
-                "errorCode": e["errorCode"],
-                "modelRequestId": request,
-            })
-        })
+        .filter_map(|e| Some((e["toolCallId"].as_str()?, e)))
         .collect();
-    out.sort_by_key(|r| r["sequence"].as_u64().unwrap_or(0));
+    let messages: Vec<&Value> = history["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let session_key = history["sessionKey"].clone();
+    // `agent:<id>:<rest>`: the agent the session belongs to.
+    let agent_of_session = session_key
+        .as_str()
+        .and_then(|k| k.strip_prefix("agent:"))
+        .and_then(|k| k.split(':').next())
+        .map(|a| Value::String(a.to_string()))
+        .unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        if m["role"] != "assistant" {
+            continue;
+        }
+        for part in m["content"].as_array().into_iter().flatten() {
+            let Some(id) = part["id"].as_str().filter(|_| part["type"] == "toolCall") else {
+                continue;
+            };
+            let fp = call_fingerprint(id);
+            let result = messages[i + 1..]
+                .iter()
+                .find(|r| r["role"] == "toolResult" && r["toolCallId"] == id);
+            let (status, error_code, agent, occurred, in_ledger) = match finished.get(fp.as_str()) {
+                Some(e) => (
+                    e["status"].clone(),
+                    e["errorCode"].clone(),
+                    e["agentId"].clone(),
+                    e["occurredAt"].clone(),
+                    true,
+                ),
+                None => (
+                    json!(match result.map(|r| r["isError"] == true) {
+                        Some(true) => "failed",
+                        Some(false) => "succeeded",
+                        None => "unknown",
+                    }),
+                    Value::Null,
+                    agent_of_session.clone(),
+                    result
+                        .map(|r| r["timestamp"].clone())
+                        .unwrap_or(Value::Null),
+                    false,
+                ),
+            };
+            out.push(json!({
+                "occurredAt": occurred,
+                "agentId": agent,
+                "sessionKey": session_key,
+                "sessionId": history["sessionId"],
+                "runId": m["__openclaw"]["runId"],
+                "toolCallId": fp,
+                "tool": part["name"],
+                "arguments": part["arguments"],
+                "status": status,
+                "errorCode": error_code,
+                "inLedger": in_ledger,
+                "modelRequestId": m["responseId"],
+            }));
+        }
+    }
     out
 }
 
@@ -91,14 +124,26 @@ mod tests {
              "status": "failed", "errorCode": "tool_failed", "agentId": "main"},
             {"sequence": 6, "action": "tool.action.started", "toolCallId": fp, "toolName": "read"},
         ]});
-        let history = json!({"messages": [
-            {"role": "assistant", "responseId": "chatcmpl-1",
+        let history = json!({"sessionKey": "agent:main:main", "messages": [
+            {"role": "assistant", "responseId": "chatcmpl-1", "__openclaw": {"runId": "r1"},
              "content": [{"type": "toolCall", "id": "call_olab_1", "name": "read", "arguments": {"path": "x"}}]},
+            {"role": "toolResult", "toolCallId": "call_olab_1", "isError": true},
+            // Refused before it ran (not offered): no ledger row, the result says so.
+            {"role": "assistant", "responseId": "chatcmpl-2", "__openclaw": {"runId": "r2"},
+             "content": [{"type": "toolCall", "id": "call_olab_2", "name": "nope", "arguments": {}}]},
+            {"role": "toolResult", "toolCallId": "call_olab_2", "isError": true, "timestamp": 5},
         ]});
         let r = tool_call_records(&ledger, &history);
-        assert_eq!(r.len(), 1);
+        assert_eq!(r.len(), 2);
         assert_eq!(r[0]["modelRequestId"], "chatcmpl-1");
         assert_eq!(r[0]["arguments"]["path"], "x");
         assert_eq!(r[0]["status"], "failed");
+        assert_eq!(r[0]["errorCode"], "tool_failed");
+        assert_eq!(r[0]["inLedger"], true);
+        assert_eq!(r[1]["tool"], "nope");
+        assert_eq!(r[1]["status"], "failed");
+        assert_eq!(r[1]["inLedger"], false);
+        assert_eq!(r[1]["agentId"], "main");
+        assert_eq!(r[1]["runId"], "r2");
     }
 }

@@ -296,6 +296,7 @@ config = "{config}"
     // No such file in the workspace: the call fails, and the record says so.
     assert_eq!(r["status"], "failed", "{r}");
     assert_eq!(r["errorCode"], "tool_failed", "{r}");
+    assert_eq!(r["inLedger"], true, "the ledger has the call: {r}");
     // The fixture's response id for its first scripted tool call.
     assert_eq!(r["modelRequestId"], "chatcmpl-olab-tool-1", "{r}");
     let path = r["arguments"]["path"]
