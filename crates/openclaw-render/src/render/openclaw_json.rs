@@ -595,6 +595,10 @@ mod tests {
             json!(spec.hardening.redact_patterns)
         );
         crate::openclaw_schema::validate(&cfg).unwrap();
+        // With an OTEL endpoint, tool-call and model-call spans go to it; content stays home.
+        let otel = &render(&example("lxc-homelab.toml"))["diagnostics"]["otel"];
+        assert_eq!(otel["traces"], true, "{otel}");
+        assert_eq!(otel["captureContent"], false, "{otel}");
     }
 
     /// A LAN homeserver (its egress rule says allow_private) is let through OpenClaw's SSRF
