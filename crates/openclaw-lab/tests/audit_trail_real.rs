@@ -242,12 +242,15 @@ config = "{config}"
     );
     let spec = Spec::from_toml(&spec_text).unwrap_or_else(|e| panic!("{e}"));
     let arts = render_all(&spec).unwrap_or_else(|e| panic!("{e}"));
-    let config = &arts
-        .iter()
-        .find(|a| a.path == "openclaw.json")
-        .unwrap()
-        .content;
-    std::fs::write(d.join("openclaw.json"), config).unwrap();
+    let art = arts.iter().find(|a| a.path == "openclaw.json").unwrap();
+    // Installed with the manifest's mode (0600), as a deployment does: the live audit below
+    // flags anything looser.
+    std::fs::write(d.join("openclaw.json"), &art.content).unwrap();
+    std::fs::set_permissions(
+        d.join("openclaw.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(art.mode),
+    )
+    .unwrap();
     std::fs::create_dir_all(&state).unwrap();
     std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
 
@@ -324,4 +327,41 @@ config = "{config}"
     let _running = gw.start();
     let after = gw.records();
     assert_eq!(after, records, "the record changed across a restart");
+
+    // The lab's checks (`openclaw-lab check audit|audit-trail`) on this gateway, through their
+    // native path (as the spec's user: here the test's own, root, with the gateway's env).
+    let mut as_lab = spec.clone();
+    as_lab.runtime = openclaw_render::spec::Runtime::Native;
+    as_lab.paths.service_user = "root".into();
+    as_lab.paths.openclaw_bin = component("OPENCLAW_BIN", "openclaw/node_modules/.bin/openclaw")
+        .display()
+        .to_string();
+    let audit = openclaw_lab::checks::audit::security(&as_lab).unwrap();
+    println!("{}", audit.to_text());
+    assert!(
+        audit.ok(),
+        "check audit on a live gateway:\n{}",
+        audit.to_text()
+    );
+    let trail = openclaw_lab::checks::audit::trail(&as_lab).unwrap();
+    println!("{}", trail.to_text());
+    assert!(trail.ok(), "check audit-trail:\n{}", trail.to_text());
+    assert_eq!(
+        trail.counts["earlier_check_records"],
+        0,
+        "{}",
+        trail.to_text()
+    );
+    let again = openclaw_lab::checks::audit::trail(&as_lab).unwrap();
+    assert!(
+        again.ok(),
+        "check audit-trail, second run:\n{}",
+        again.to_text()
+    );
+    assert_eq!(
+        again.counts["earlier_check_records"],
+        1,
+        "{}",
+        again.to_text()
+    );
 }
