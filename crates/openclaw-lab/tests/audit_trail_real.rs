@@ -219,7 +219,6 @@ api_key = "llm_key"
 models = ["lab-model"]
 primary = "lab-model"
 [hardening]
-tools_profile = "coding"
 redact_patterns = ["sk-[A-Za-z0-9_-]{{16,}}", "olabsecret[0-9a-f]{{24,}}"]
 [secrets]
 backend = "files"
@@ -260,12 +259,16 @@ config = "{config}"
     };
     let running = gw.start();
 
-    // The turn: the fixture answers it with one `read` call whose argument carries a secret.
+    // The turn: the fixture answers it with one call whose argument carries a secret. The
+    // default (messaging) profile offers tools through Tool Search: the model calls
+    // `tool_call`, which runs `sessions_list` (harmless: it lists sessions).
     let secret = format!("olabsecret{}", random_hex(16));
     let msg = d.join("message.txt");
     std::fs::write(
         &msg,
-        format!("Read my notes.\n{TOOL_TRIGGER}read {{\"path\":\"notes-{secret}.txt\"}}\n"),
+        format!(
+            "Find my notes.\n{TOOL_TRIGGER}tool_call {{\"id\":\"sessions_list\",\"args\":{{\"search\":\"notes-{secret}\"}}}}\n"
+        ),
     )
     .unwrap();
     let turn = gw.json(&[
@@ -288,7 +291,8 @@ config = "{config}"
     );
     assert_eq!(records.len(), 1, "one tool call, one record: {records:#?}");
     let r = &records[0];
-    assert_eq!(r["tool"], "read");
+    assert_eq!(r["tool"], "sessions_list", "{r}");
+    assert_eq!(r["via"], "tool_call", "{r}");
     assert_eq!(r["agentId"], "main");
     assert_eq!(r["sessionKey"], "agent:main:main");
     assert!(
@@ -296,18 +300,17 @@ config = "{config}"
         "{r}"
     );
     assert!(r["runId"].as_str().is_some_and(|s| !s.is_empty()), "{r}");
-    // No such file in the workspace: the call fails, and the record says so.
-    assert_eq!(r["status"], "failed", "{r}");
-    assert_eq!(r["errorCode"], "tool_failed", "{r}");
+    assert_eq!(r["status"], "succeeded", "{r}");
+    assert!(r["errorCode"].is_null(), "{r}");
     assert_eq!(r["inLedger"], true, "the ledger has the call: {r}");
     // The fixture's response id for its first scripted tool call.
     assert_eq!(r["modelRequestId"], "chatcmpl-olab-tool-1", "{r}");
-    let path = r["arguments"]["path"]
+    let search = r["arguments"]["search"]
         .as_str()
         .unwrap_or_else(|| panic!("{r}"));
     assert!(
-        path.starts_with("notes-olabse") && path.contains('…'),
-        "not redacted: {path}"
+        search.starts_with("notes-olabse") && search.contains('…'),
+        "not redacted: {search}"
     );
 
     // The secret is nowhere in what OpenClaw shows or logs about the call.

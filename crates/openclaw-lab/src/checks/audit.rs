@@ -138,13 +138,14 @@ pub fn trail(spec: &Spec) -> Result<Report> {
     // Shaped like an API key, so the spec's default redact pattern (`sk-...`) must catch it.
     let canary = format!("sk-olabcanary{}", hex::encode(b));
     // The message goes through a file in the state directory (mounted at the same path in
-    // the container), not argv.
+    // the container), not argv. The messaging profile offers tools through Tool Search, so the
+    // scripted call is `tool_call` naming `sessions_list` (harmless: it lists sessions).
     let state = Path::new(spec.paths.state_dir.trim_end_matches('/'));
     let msg = state.join("audit-trail-check.txt");
     std::fs::write(
         &msg,
         format!(
-            "Audit trail check.\n{TOOL_TRIGGER}sessions_list {{\"search\":\"notes {canary}\"}}\n"
+            "Audit trail check.\n{TOOL_TRIGGER}tool_call {{\"id\":\"sessions_list\",\"args\":{{\"search\":\"notes {canary}\"}}}}\n"
         ),
     )?;
     crate::cmd::run(
@@ -237,10 +238,10 @@ pub fn trail(spec: &Spec) -> Result<Report> {
                 .is_some_and(|s| s.starts_with("chatcmpl-olab-tool-")),
         );
         r.push(
-            "record: status",
-            "present",
-            rec["status"].to_string(),
-            rec["status"].is_string(),
+            "record: via, status, in the ledger",
+            "tool_call succeeded true",
+            format!("{} {} {}", rec["via"], rec["status"], rec["inLedger"]),
+            rec["via"] == "tool_call" && rec["status"] == "succeeded" && rec["inLedger"] == true,
         );
         let args = rec["arguments"].to_string();
         r.push(
