@@ -10,6 +10,7 @@ pub mod audit_trail;
 pub mod bench;
 pub mod ca;
 pub mod checks;
+pub mod cloud;
 pub mod cmd;
 pub mod components;
 pub mod container_host;

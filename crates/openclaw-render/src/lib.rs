@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod cron;
+pub mod domains;
 pub mod error;
 pub mod net;
 pub mod nix_options;
