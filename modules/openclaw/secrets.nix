@@ -64,7 +64,7 @@ in
         # secrets.dir: the gateway may traverse it, nobody else; .staged is the agent's alone.
         systemd.tmpfiles.rules = [
           "d ${secretsDir} 0750 root ${user} -"
-          "d ${cfg.paths.state_dir} 0750 ${user} ${user} -"
+          "d ${cfg.paths.state_dir} 0700 ${user} ${user} -"
         ] ++ lib.optional useAgent "d ${secretsDir}/.staged 0700 root root -";
       }
 

@@ -680,8 +680,8 @@ in
           };
           traces = mkOption {
             type = types.bool;
-            default = false;
-            description = "";
+            default = true;
+            description = "Spans, among them one per tool call (`openclaw.tool.execution`: tool, call id, outcome) and per model call (hashed request id): the audit trail's metadata, never arguments.";
           };
           logs = mkOption {
             type = types.bool;

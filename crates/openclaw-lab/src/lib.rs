@@ -6,6 +6,7 @@
 //! The two stand-ins are named as such: the LLM fixture ([`fixtures::llm`]) and the identity
 //! fixture for Keycloak ([`fixtures::identity`]); [`units`] stands in for systemd.
 
+pub mod audit_trail;
 pub mod bench;
 pub mod ca;
 pub mod checks;

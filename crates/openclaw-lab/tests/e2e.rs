@@ -547,6 +547,14 @@ fn end_to_end(mode: GatewayMode) {
     let (ok, out) = check("auth");
     eprintln!("{out}");
     assert!(ok, "auth check failed:\n{out}");
+    // 4a. OpenClaw's own security audit on the live gateway, judged by the allowlist; one chat
+    // turn with a tool call leaves exactly one redacted audit record.
+    let (ok, out) = check("audit");
+    eprintln!("{out}");
+    assert!(ok, "OpenClaw's security audit of the live gateway:\n{out}");
+    let (ok, out) = check("audit-trail");
+    eprintln!("{out}");
+    assert!(ok, "audit-trail check failed:\n{out}");
     // WebSocket `connect`: no token -> NOT_PAIRED, wrong -> AUTH_TOKEN_MISMATCH (close 1008),
     // the rendered token -> hello-ok.
     for (case, seen) in [
@@ -790,6 +798,22 @@ fn end_to_end(mode: GatewayMode) {
     eprintln!(
         "RESTART after kill: ready again in {:.1} s",
         t_kill.elapsed().as_secs_f64()
+    );
+    // The audit record of 4a survived the kill: the next turn's check still finds it.
+    let (ok, out) = check_with("audit-trail", &["--json"]);
+    assert!(ok, "audit-trail check after the kill:\n{out}");
+    let report: serde_json::Value =
+        serde_json::Deserializer::from_str(&out[out.find('{').unwrap_or(0)..])
+            .into_iter()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+    assert!(
+        report["counts"]["earlier_check_records"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "the audit record made before the kill is gone:\n{out}"
     );
 
     // 3b. The machine certificate was renewed by step-ca before expiry (5 min certs, renewal

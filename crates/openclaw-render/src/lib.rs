@@ -4,6 +4,7 @@
 //! semantics of the whole project live here: [`spec`] is the model, [`validate`] the rules a
 //! careful operator applies, [`render`] the artifacts, [`output`] the atomic write.
 
+pub mod audit;
 pub mod cron;
 pub mod domains;
 pub mod error;

@@ -29,7 +29,18 @@ enum Command {
         out: PathBuf,
     },
     /// Validate SPEC (semantics and OpenClaw's schema) without writing anything.
-    Check { spec: PathBuf },
+    Check {
+        spec: PathBuf,
+        /// Also run OpenClaw's own `security audit --deep --json` on the rendered config (in a
+        /// scratch directory, placeholder secrets); fails on a critical finding or one the
+        /// allowlist does not name. Needs OpenClaw 2026.9.6 and Node 24.
+        #[arg(long)]
+        audit: bool,
+        /// The `openclaw` binary for --audit (default: `openclaw` on PATH; Node must be on
+        /// PATH too).
+        #[arg(long, requires = "audit")]
+        openclaw_bin: Option<PathBuf>,
+    },
     /// Print the spec's JSON Schema.
     Schema,
     /// Print the NixOS option declarations generated from the spec's schema.
@@ -75,6 +86,71 @@ fn load(path: &Path) -> Result<Spec> {
     Ok(spec)
 }
 
+/// `check --audit`: OpenClaw's own audit of the rendered config, judged by the allowlist.
+fn security_audit(
+    spec: &Path,
+    artifacts: &[openclaw_render::Artifact],
+    openclaw_bin: Option<PathBuf>,
+) -> Result<()> {
+    use openclaw_render::audit;
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    let bin = match openclaw_bin {
+        Some(b) if b.is_file() => b,
+        Some(b) => anyhow::bail!(
+            "--openclaw-bin {}: no such file (fix: pass the path of OpenClaw's `openclaw`, e.g. node_modules/.bin/openclaw)",
+            b.display()
+        ),
+        None => std::env::split_paths(&path_var)
+            .map(|d| d.join("openclaw"))
+            .find(|p| p.is_file())
+            .context(
+                "openclaw not found on PATH (fix: pass --openclaw-bin PATH, or put OpenClaw 2026.9.6 and Node 24 on PATH)",
+            )?,
+    };
+    let dir = tempfile::tempdir().context("make a scratch directory for the audit")?;
+    let staged = audit::stage(artifacts, dir.path()).map_err(anyhow::Error::msg)?;
+    let t = Instant::now();
+    let out = audit::command(&bin, &path_var, &staged)
+        .output()
+        .with_context(|| format!("run {} security audit", bin.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = audit::Report::parse(&stdout).map_err(|e| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let head: String = err.lines().take(5).collect::<Vec<_>>().join("\n");
+        anyhow::anyhow!(
+            "{e} (fix: OpenClaw 2026.9.6 needs Node 24 first on PATH; --openclaw-bin {})\n{}",
+            bin.display(),
+            openclaw_render::error::printable_lines(&head, 300)
+        )
+    })?;
+    let name = spec
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let list = audit::Allowlist::embedded();
+    print!("{}", audit::table(&report, &list, &name, "render"));
+    let bad: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == "critical" || list.find(&name, "render", &f.check_id).is_none())
+        .map(|f| format!("{} ({})", f.check_id, f.severity))
+        .collect();
+    println!(
+        "openclaw security audit --deep: {} finding(s) in {:.1} s, {} not allowed",
+        report.findings.len(),
+        t.elapsed().as_secs_f64(),
+        bad.len()
+    );
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "OpenClaw's security audit of {} has findings the allowlist does not allow: {} (fix: change the spec, or, if the finding is intended, add it with the reason to crates/openclaw-render/audit-allowlist.toml)",
+            spec.display(),
+            bad.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Render { spec, out } => {
@@ -87,9 +163,16 @@ fn run(cmd: Command) -> Result<()> {
                 out.display()
             );
         }
-        Command::Check { spec } => {
+        Command::Check {
+            spec,
+            audit,
+            openclaw_bin,
+        } => {
             let artifacts = render_all(&load(&spec)?)?;
             println!("{}: ok ({} artifacts)", spec.display(), artifacts.len());
+            if audit {
+                security_audit(&spec, &artifacts, openclaw_bin)?;
+            }
         }
         Command::Schema => {
             let schema = schemars::schema_for!(Spec);

@@ -650,7 +650,8 @@ fn tmpfiles_and_sysusers_make_the_user_and_directories_the_units_need() {
     use std::os::unix::fs::MetadataExt;
     let meta = |p: &str| std::fs::metadata(sysroot.join(p.trim_start_matches('/'))).unwrap();
     let state = meta("/var/lib/openclaw");
-    assert_eq!((state.uid(), state.mode() & 0o7777), (uid, 0o750));
+    // Nobody else reads the state (OpenClaw's audit: fs.state_dir.perms_readable).
+    assert_eq!((state.uid(), state.mode() & 0o7777), (uid, 0o700));
     let secrets = meta("/run/secrets/openclaw");
     assert_eq!(
         (secrets.uid(), secrets.gid(), secrets.mode() & 0o7777),

@@ -1,7 +1,9 @@
 //! Checks that run on one host each and take the spec, so the NixOS VM tests can run the
 //! very same code inside their VMs: `openclaw-lab check egress|secrets|auth --spec FILE`.
+//! `audit` and `audit-trail` run on the gateway host against the live gateway.
 //! [`suite`] runs them from the right lab hosts and adds what needs several hosts.
 
+pub mod audit;
 pub mod auth;
 pub mod container;
 pub mod egress;
@@ -21,6 +23,10 @@ pub enum Which {
     Auth,
     /// The running gateway container's hardening (container runtime only).
     Container,
+    /// OpenClaw's `security audit --deep` on the live gateway, judged by the allowlist.
+    Audit,
+    /// One chat turn with a tool call leaves exactly one redacted audit record.
+    AuditTrail,
 }
 
 /// One observation.
@@ -105,5 +111,7 @@ pub fn run(which: Which, spec: &Spec, user: Option<&str>) -> Result<Report> {
         Which::Secrets => secrets::run(spec),
         Which::Auth => auth::run(spec),
         Which::Container => container::run(spec),
+        Which::Audit => audit::security(spec),
+        Which::AuditTrail => audit::trail(spec),
     }
 }

@@ -15,7 +15,13 @@ pub fn run(spec: &Path, keep: bool, mode: GatewayMode) -> Result<u8> {
     let st = up.state.clone();
     let lab = st.join("bin/openclaw-lab").display().to_string();
     let spec_json = st.join("spec.json").display().to_string();
-    let mut checks: Vec<Vec<&str>> = vec![vec!["egress"], vec!["secrets"], vec!["auth"]];
+    let mut checks: Vec<Vec<&str>> = vec![
+        vec!["egress"],
+        vec!["secrets"],
+        vec!["auth"],
+        vec!["audit"],
+        vec!["audit-trail"],
+    ];
     if up.spec.runtime == Runtime::Container {
         checks.push(vec!["egress", "--from-container"]);
         checks.push(vec!["container"]);

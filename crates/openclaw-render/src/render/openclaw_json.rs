@@ -23,11 +23,15 @@ pub fn file_provider(name: &str) -> String {
 pub fn artifact(spec: &Spec, config: &Value) -> Artifact {
     let mut text = serde_json::to_string_pretty(config).expect("config serialises");
     text.push('\n');
+    // Only SecretRefs inside, but OpenClaw's own audit treats a config others can read as
+    // critical (`fs.config.perms_world_readable`): the gateway's user alone reads it.
     Artifact::public(
         "openclaw.json",
         text,
         "OpenClaw gateway config (SecretRefs only)",
     )
+    .with_mode(0o600)
+    .owned_by(spec.paths.service_user.clone())
     .installed_at(spec.paths.config.clone())
 }
 
@@ -99,6 +103,13 @@ pub fn render(spec: &Spec) -> Value {
     config
 }
 
+/// `gateway.trustedProxies` of a loopback gateway whose spec names none.
+pub const LOOPBACK_PROXIES: [&str; 2] = ["127.0.0.1", "::1"];
+
+fn control_ui_enabled(spec: &Spec) -> bool {
+    spec.gateway.control_ui && spec.channels.webchat.enabled
+}
+
 fn gateway(spec: &Spec) -> Value {
     let g = &spec.gateway;
     let mut gw = Map::new();
@@ -146,12 +157,15 @@ fn gateway(spec: &Spec) -> Value {
     gw.insert("auth".into(), Value::Object(auth));
     if !g.trusted_proxies.is_empty() {
         gw.insert("trustedProxies".into(), json!(g.trusted_proxies));
+    } else if g.bind == Bind::Loopback && control_ui_enabled(spec) {
+        // A loopback gateway is reached through a proxy on the same host, if at all: without
+        // trusted proxies every proxied client would count as local (OpenClaw's audit:
+        // `gateway.trusted_proxies_missing`). A direct local client sends no forwarded
+        // header and stays local.
+        gw.insert("trustedProxies".into(), json!(LOOPBACK_PROXIES));
     }
     let mut ui = Map::new();
-    ui.insert(
-        "enabled".into(),
-        json!(g.control_ui && spec.channels.webchat.enabled),
-    );
+    ui.insert("enabled".into(), json!(control_ui_enabled(spec)));
     if !g.allowed_origins.is_empty() {
         ui.insert("allowedOrigins".into(), json!(g.allowed_origins));
     }
@@ -547,7 +561,16 @@ fn logging(spec: &Spec) -> Value {
             spec.paths.state_dir.trim_end_matches('/')
         )
     });
-    json!({ "level": "info", "file": file, "redactPatterns": h.redact_patterns })
+    json!({
+        "level": "info",
+        "file": file,
+        "redactPatterns": h.redact_patterns,
+        // The audit ledger: one metadata-only row per tool call (agent, session, run, tool,
+        // status), the half of the audit trail without arguments (the session transcript,
+        // redacted by redactPatterns, has those and the model's request id). On by default in
+        // 2026.9.6; stated so a changed default cannot switch it off unseen.
+        "audit": { "enabled": true },
+    })
 }
 
 /// RFC 7396-style merge: objects merge key by key, everything else replaces.
@@ -574,6 +597,22 @@ mod tests {
     fn example(name: &str) -> Spec {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         Spec::from_path(&dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn the_audit_ledger_is_on_and_tool_arguments_are_redacted_by_our_patterns() {
+        let spec = example("lab.toml");
+        let cfg = render(&spec);
+        assert_eq!(cfg["logging"]["audit"]["enabled"], true);
+        assert_eq!(
+            cfg["logging"]["redactPatterns"],
+            json!(spec.hardening.redact_patterns)
+        );
+        crate::openclaw_schema::validate(&cfg).unwrap();
+        // With an OTEL endpoint, tool-call and model-call spans go to it; content stays home.
+        let otel = &render(&example("lxc-homelab.toml"))["diagnostics"]["otel"];
+        assert_eq!(otel["traces"], true, "{otel}");
+        assert_eq!(otel["captureContent"], false, "{otel}");
     }
 
     /// A LAN homeserver (its egress rule says allow_private) is let through OpenClaw's SSRF

@@ -294,7 +294,7 @@ fn tmpfiles(spec: &Spec) -> String {
     let state = spec.paths.state_dir.trim_end_matches('/');
     let mut lines = vec![
         "# Rendered by openclaw-render. Type Path Mode User Group Age".to_string(),
-        format!("d {state} 0750 {user} {user} -"),
+        format!("d {state} 0700 {user} {user} -"),
     ];
     if let Some(dir) = spec
         .hardening
@@ -304,7 +304,7 @@ fn tmpfiles(spec: &Spec) -> String {
         .map(|d| d.display().to_string())
     {
         if dir != state && dir != "/" {
-            lines.push(format!("d {dir} 0750 {user} {user} -"));
+            lines.push(format!("d {dir} 0700 {user} {user} -"));
         }
     }
     if spec.secrets.backend == SecretBackend::Openbao {

@@ -685,7 +685,9 @@ pub struct Otel {
     pub service_name: String,
     #[serde(default = "defaults::yes")]
     pub metrics: bool,
-    #[serde(default)]
+    /// Spans, among them one per tool call (`openclaw.tool.execution`: tool, call id, outcome)
+    /// and per model call (hashed request id): the audit trail's metadata, never arguments.
+    #[serde(default = "defaults::yes")]
     pub traces: bool,
     #[serde(default)]
     pub logs: bool,
