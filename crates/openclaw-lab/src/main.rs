@@ -129,6 +129,9 @@ enum Serve {
         key_file: Option<PathBuf>,
         #[arg(long)]
         mode_file: Option<PathBuf>,
+        /// Put this name into the reply (one of several fixture "providers").
+        #[arg(long)]
+        name: Option<String>,
     },
     /// The forward_auth identity fixture (the lab's stand-in for Keycloak).
     Identity {
@@ -255,7 +258,8 @@ fn run(cli: Cli) -> Result<u8> {
                     models,
                     key_file,
                     mode_file,
-                } => fixtures::llm::run(&listen, models, key_file, mode_file)?,
+                    name,
+                } => fixtures::llm::run(&listen, models, key_file, mode_file, name)?,
                 Serve::Identity { listen } => fixtures::identity::run(&listen)?,
             }
             Ok(0)
