@@ -386,11 +386,16 @@ litellm_stamp() { sha256sum "$HERE/pip/litellm-requirements.txt" | cut -d' ' -f1
 check_litellm() {
   [ -x "$LITELLM_BIN" ] && [ -f "$LITELLM_VENV/.stamp" ] &&
     [ "$(cat "$LITELLM_VENV/.stamp")" = "$(litellm_stamp)" ] &&
+    [ "$(readlink -f "$LITELLM_VENV/bin/python3")" = "$(readlink -f "$LITELLM_PYTHON")" ] &&
     [ "$("$LITELLM_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null)" = "$LITELLM_VERSION" ]
 }
+# Debian's interpreter (the freeze was resolved on it), never a pyenv or other python3 first on
+# PATH: LiteLLM runs as its own user, who may not reach an interpreter under /root.
+LITELLM_PYTHON=/usr/bin/python3
 build_litellm() {
+  [ -x "$LITELLM_PYTHON" ] || die "litellm: $LITELLM_PYTHON is missing (Debian package python3-venv)"
   rm -rf "$LITELLM_VENV"
-  python3 -m venv "$LITELLM_VENV"
+  "$LITELLM_PYTHON" -m venv "$LITELLM_VENV"
   "$LITELLM_VENV/bin/pip" install --disable-pip-version-check --no-deps \
     -r "$HERE/pip/litellm-requirements.txt"
   # Imports the proxy (what `litellm --config` loads) without the network.
