@@ -32,6 +32,9 @@ fn runnable(spec: &mut Spec) {
     spec.paths.secretcheck_bin = "/bin/true".into();
     spec.paths.probe_bin = "/bin/true".into();
     spec.paths.bao_bin = "/bin/true".into();
+    if let Some(l) = spec.litellm.as_mut() {
+        l.paths.bin = "/bin/true".into();
+    }
 }
 
 fn write_units(dir: &Path, arts: &[Artifact]) {
@@ -49,6 +52,7 @@ fn every_rendered_unit_passes_systemd_analyze_verify() {
         "lxc-homelab.toml",
         "vps-agents-cron.toml",
         "hardened-vps.toml",
+        "lab.toml",
     ] {
         let arts = artifacts(example, runnable);
         let dir = tempfile::tempdir().unwrap();
@@ -133,6 +137,33 @@ fn the_hardened_gateway_unit_scores_ok_with_systemd_analyze_security() {
     assert!(
         bare_score > score + 3.0,
         "drop-in barely changes the score ({bare_score} vs {score})"
+    );
+}
+
+/// LiteLLM's unit carries its hardening inline (no drop-in): the same bar as the gateway's.
+#[test]
+fn the_litellm_unit_scores_ok_with_systemd_analyze_security() {
+    let sa = support::tool("SYSTEMD_ANALYZE_BIN", "/usr/bin/systemd-analyze");
+    let arts = artifacts("lab.toml", runnable);
+    let dir = tempfile::tempdir().unwrap();
+    write_units(dir.path(), &arts);
+    let unit = "openclaw-litellm.service";
+    let out = Command::new(&sa)
+        .args(["security", "--offline=true", unit])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f32 = text
+        .lines()
+        .find_map(|l| l.split(&format!("exposure level for {unit}: ")).nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no score in:\n{text}"));
+    println!("systemd-analyze security: {unit} exposure {score}");
+    assert!(
+        score < 2.0,
+        "exposure {score}: LiteLLM's unit is weaker than promised"
     );
 }
 
