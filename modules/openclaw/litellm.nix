@@ -43,6 +43,15 @@ in
         '';
       }
       {
+        # On one host, a host-wide gateway table would filter LiteLLM's traffic too: the gateway
+        # would then be allowed the providers, or LiteLLM refused them.
+        assertion = cfg.egress.scope == "service";
+        message = ''
+          services.openclaw.litellm runs LiteLLM on the gateway's host: set services.openclaw.egress.scope = "service",
+          so the gateway's table filters only the gateway and LiteLLM's own table only LiteLLM.
+        '';
+      }
+      {
         assertion = lib.hasPrefix builtins.storeDir l.paths.bin;
         message = ''
           services.openclaw.litellm.paths.bin = "${l.paths.bin}" is not a store path: set it to lib.getExe pkgs.litellm.
