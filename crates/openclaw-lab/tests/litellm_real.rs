@@ -26,6 +26,13 @@ const LITELLM_IDS: (u32, u32) = (65533, 65533);
 /// LiteLLM's per-attempt timeout in the test spec.
 const TIMEOUT_S: u64 = 3;
 
+/// The tests measure seconds on a 2-core machine: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -419,6 +426,7 @@ fn make_dir(d: &Path) {
 
 #[test]
 fn litellm_falls_back_within_seconds_refuses_other_keys_and_enforces_the_budget() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     make_dir(d);
@@ -705,6 +713,7 @@ fn tree(pid: u32) -> Vec<u32> {
 
 #[test]
 fn a_gateway_turn_falls_back_through_litellm_in_seconds_and_openclaw_alone_takes_a_minute() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     make_dir(d);
