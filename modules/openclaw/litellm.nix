@@ -27,6 +27,8 @@ let
     cp ${cfg.rendered}/systemd/${unit}.service $out/lib/systemd/system/
     ${lib.optionalString useAgent "cp ${cfg.rendered}/systemd/${agentUnit}.service $out/lib/systemd/system/"}
     cp ${cfg.rendered}/systemd/tmpfiles.d/${cfg.name}-litellm.conf $out/lib/tmpfiles.d/
+    # Each agent's settings.json (OpenClaw's own retries off: LiteLLM falls back).
+    cp ${cfg.rendered}/systemd/tmpfiles.d/${cfg.name}-agent-settings.conf $out/lib/tmpfiles.d/
   '';
   ruleset = "${cfg.rendered}/nftables/litellm-egress.nft";
   table = "litellm_${builtins.replaceStrings [ "-" ] [ "_" ] cfg.name}";

@@ -143,12 +143,32 @@ pub fn agent_settings(spec: &Spec) -> Vec<Artifact> {
     } else {
         spec.agents.iter().map(|a| a.id.clone()).collect()
     };
-    let mut text = serde_json::to_string_pretty(&json!({
-        "retry": { "provider": { "maxRetries": 0 } }
-    }))
-    .expect("serialises");
+    let settings = json!({ "retry": { "provider": { "maxRetries": 0 } } });
+    let mut text = serde_json::to_string_pretty(&settings).expect("serialises");
     text.push('\n');
-    ids.iter()
+    // The same file for hosts that install it with systemd-tmpfiles (the NixOS module): `f+`
+    // rewrites it at every boot and `systemd-tmpfiles --create`, as the gateway's user.
+    let user = &spec.paths.service_user;
+    let mut tmpfiles = vec![
+        "# Rendered by openclaw-render: each agent's runner settings (no same-model retries; LiteLLM falls back).".to_string(),
+        "# Type Path Mode User Group Age Argument".to_string(),
+        format!("d {state}/agents 0700 {user} {user} -"),
+    ];
+    for id in &ids {
+        tmpfiles.push(format!("d {state}/agents/{id} 0700 {user} {user} -"));
+        tmpfiles.push(format!("d {state}/agents/{id}/agent 0700 {user} {user} -"));
+        tmpfiles.push(format!(
+            "f+ {state}/agents/{id}/agent/settings.json 0600 {user} {user} - {settings}"
+        ));
+    }
+    let tmpfiles = Artifact::public(
+        &format!("systemd/tmpfiles.d/{}-agent-settings.conf", spec.name),
+        tmpfiles.join("\n") + "\n",
+        "each agent's settings.json as systemd-tmpfiles lines (for hosts that install it so)",
+    )
+    .installed_at(format!("/etc/tmpfiles.d/{}-agent-settings.conf", spec.name));
+    let mut out: Vec<Artifact> = ids
+        .iter()
         .map(|id| {
             Artifact::public(
                 &format!("openclaw-agents/{id}/settings.json"),
@@ -159,7 +179,9 @@ pub fn agent_settings(spec: &Spec) -> Vec<Artifact> {
             .owned_by(spec.paths.service_user.clone())
             .installed_at(format!("{state}/agents/{id}/agent/settings.json"))
         })
-        .collect()
+        .collect();
+    out.push(tmpfiles);
+    out
 }
 
 /// A YAML scalar: JSON strings and numbers are YAML flow scalars with the same meaning.
