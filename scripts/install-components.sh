@@ -34,6 +34,7 @@ APT_RUNTIME=(
   podman=4.3.1+ds1-8+deb12u1+b3
   runc=1.1.5+ds1-1+deb12u1 # podman's runtime here (crun fails on hybrid cgroups)
   busybox-static=1:1.35.0-4+deb12u1+b1 # the tests' podman image is a busybox rootfs
+  squid=5.7-2+deb12u6 # the egress proxy (egress.allow_domains)
   nix-bin=2.8.0-1.1+b1 # nix-instantiate for scripts/check-nix.sh
   strace # the hardening test records the gateway's syscalls
   time # GNU time: the lab bench's peak-RSS figures
@@ -456,6 +457,7 @@ BUSYBOX_BIN=$(bin busybox)
 NIX_INSTANTIATE_BIN=$(bin nix-instantiate)
 OPENSSL_BIN=$(bin openssl)
 STRACE_BIN=$(bin strace)
+SQUID_BIN=$(bin squid)
 
 first_line() { "$@" 2>&1 | head -n1 || true; }
 report() { # name path version-command...
@@ -486,6 +488,7 @@ report nix-instantiate "$NIX_INSTANTIATE_BIN" "$NIX_INSTANTIATE_BIN" --version
 report deadnix "$DEADNIX_BIN" "$DEADNIX_BIN" --version
 report quadlet "$QUADLET_BIN" "$QUADLET_BIN" -version
 report strace "$STRACE_BIN" "$STRACE_BIN" -V
+report squid "$SQUID_BIN" "$SQUID_BIN" -v
 report gateway-image "$GATEWAY_IMAGE" du -h "$GATEWAY_IMAGE"
 report openclaw-matrix-state "$MATRIX_STATE/.version" cat "$MATRIX_STATE/.version"
 report litellm "$LITELLM_BIN" "$LITELLM_VENV/bin/python" -c \
@@ -529,6 +532,7 @@ fi
   exp DEADNIX_BIN "$DEADNIX_BIN"
   exp QUADLET_BIN "$QUADLET_BIN"
   exp STRACE_BIN "$STRACE_BIN"
+  exp SQUID_BIN "$SQUID_BIN"
   exp OPENCLAW_GATEWAY_IMAGE "$GATEWAY_IMAGE"
   exp SYNAPSE_VENV "$SYNAPSE_VENV"
   exp LITELLM_BIN "$LITELLM_BIN"

@@ -68,6 +68,7 @@ in
   openbao = package "openbao-2.2.2" "bao";
   step-cli = package "step-cli-0.28.6" "step";
   nftables = package "nftables-1.1.1" "nft";
+  squid = package "squid-6.13" "squid";
   coreutils = package "coreutils-9.7" "coreutils";
   findutils = package "findutils-4.10.0" "find";
   util-linux = package "util-linux-2.41" "setpriv";

@@ -14,6 +14,12 @@
   ];
 
   networking.hostName = "openclaw";
+  # web_fetch may read these sites, and nothing else on the internet: through the egress proxy
+  # (Squid), which refuses any other name, IP literals and names that resolve into the LAN.
+  services.openclaw.egress.allow_domains = [
+    "docs.python.org"
+    "*.wikipedia.org"
+  ];
   # The container's upstream address as Caddy on the gateway stack sees it.
   services.openclaw.proxy = {
     site = "openclaw.home.example";

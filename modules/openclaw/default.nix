@@ -74,6 +74,7 @@ in
     ./secrets.nix
     ./container.nix
     ./egress.nix
+    ./egress-proxy.nix
     ./cert.nix
     ./proxy.nix
     ./observability.nix

@@ -73,6 +73,11 @@ in
       default = true;
       description = "Serve the Control UI / WebChat web app.";
     };
+    extra_ca_certs = mkOption {
+      type = types.nullOr (types.str);
+      default = null;
+      description = "PEM file of extra CA certificates the gateway trusts besides the system store (`NODE_EXTRA_CA_CERTS`): a private CA of LAN services. Mounted read-only into the container.";
+    };
     reload = mkOption {
       type = types.enum [ "off" "hybrid" ];
       default = "off";
@@ -578,6 +583,38 @@ in
       type = types.bool;
       default = true;
       description = "Log denied packets (rate limited) with this prefix.";
+    };
+    allow_domains = mkOption {
+      type = types.listOf (types.str);
+      default = [ ];
+      description = "Host names the gateway may reach over HTTPS, only through the egress proxy: `api.example.com`, `*.example.com` (every name below, not the apex), with an optional `:port` (default 443). Non-empty renders the proxy and points OpenClaw at it.";
+    };
+    proxy = {
+      port = mkOption {
+        type = types.ints.u16;
+        default = 3128;
+        description = "Port on loopback (and, for the container runtime, on the container network's gateway address) where the gateway reaches the proxy.";
+      };
+      user = mkOption {
+        type = types.str;
+        default = "openclaw-egress";
+        description = "System user the proxy runs as; nftables lets only it reach public addresses.";
+      };
+      squid_bin = mkOption {
+        type = types.str;
+        default = "/usr/sbin/squid";
+        description = "The Squid binary.";
+      };
+      access_log = mkOption {
+        type = types.nullOr (types.str);
+        default = null;
+        description = "Access log: one line per request (time, client, verdict, method, host:port, server address), never a path, header or body. Default `/var/log/<name>-egress-proxy/access.log`.";
+      };
+      config = mkOption {
+        type = types.nullOr (types.str);
+        default = null;
+        description = "Where the rendered Squid config is installed. Default `/etc/<name>-egress-proxy/squid.conf`.";
+      };
     };
   };
   ingress = {

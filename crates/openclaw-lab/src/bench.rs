@@ -216,6 +216,16 @@ pub fn rss(spec: &Spec, st: &Path) -> Result<Value> {
         "openbao_agent".into(),
         rss_entry(&table, "bao agent (rendered unit)", unit_pid(&agent)),
     );
+    if spec.uses_egress_proxy() {
+        m.insert(
+            "egress_proxy".into(),
+            rss_entry(
+                &table,
+                "squid (rendered egress proxy unit)",
+                unit_pid(&spec.egress_proxy_unit()),
+            ),
+        );
+    }
     m.insert(
         "cert_renewal".into(),
         rss_entry(
@@ -719,6 +729,69 @@ pub fn cold_start_plain(spec: &Spec, st: &Path) -> Result<Value> {
     result
 }
 
+/// One HTTPS request to the cloud edge from the gateway host, as `user`, through the egress
+/// proxy or directly; seconds curl reports for the whole request.
+fn cloud_request(spec: &Spec, user: &str, via_proxy: bool) -> Result<f64> {
+    let mut argv: Vec<String> = [
+        "curl",
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{time_total}",
+        "--max-time",
+        "10",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(ca) = &spec.gateway.extra_ca_certs {
+        argv.extend(["--cacert".into(), ca.clone()]);
+    }
+    if via_proxy {
+        argv.extend(["--proxy".into(), spec.egress_proxy_url()]);
+    }
+    argv.push(format!("https://{}/health", crate::topology::CLOUD.dns));
+    let mut c = state::netns_command(&GATEWAY.netns(), Some(user), &argv);
+    let out = crate::cmd::output_within(&mut c, Duration::from_secs(15))?;
+    if !out.status.success() {
+        bail!(
+            "curl {} failed: {}",
+            if via_proxy {
+                "through the proxy"
+            } else {
+                "direct"
+            },
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+}
+
+/// Added latency of the egress proxy: the same HTTPS request to the cloud edge, alternately
+/// through the proxy (as the gateway's user) and directly (as the proxy's user, the only one
+/// nftables lets out), in one run.
+pub fn egress_proxy_latency(spec: &Spec) -> Result<Value> {
+    if !spec.uses_egress_proxy() {
+        bail!("the spec has no egress.allow_domains");
+    }
+    const RUNS: usize = 15;
+    let (mut via, mut direct) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        via.push(cloud_request(spec, &spec.paths.service_user, true)? * 1000.0);
+        direct.push(cloud_request(spec, &spec.egress.proxy.user, false)? * 1000.0);
+    }
+    let (v, d) = (median(via), median(direct));
+    Ok(json!({
+        "what": "HTTPS GET to the cloud edge: through the egress proxy vs direct, alternating",
+        "runs": RUNS,
+        "via_proxy_ms_median": (v * 10.0).round() / 10.0,
+        "direct_ms_median": (d * 10.0).round() / 10.0,
+        "added_ms": ((v - d) * 10.0).round() / 10.0,
+        "ratio": ((v / d) * 100.0).round() / 100.0,
+    }))
+}
+
 // ---------------------------------------------------------------- the whole run
 
 /// Tears the lab down on drop when the bench brought it up.
@@ -797,6 +870,12 @@ pub fn run(spec_path: &Path, mode: crate::container_host::GatewayMode) -> Result
         section("probe cost", || probe_cost(&spec, &st)),
     );
     add("rotation", section("rotation", || rotation(&spec, &st)));
+    if spec.uses_egress_proxy() {
+        add(
+            "egress_proxy",
+            section("egress proxy latency", || egress_proxy_latency(&spec)),
+        );
+    }
     let lab_cs = section("cold start (lab)", || cold_start_lab(&spec, &st));
     let plain_cs = section("cold start (plain)", || cold_start_plain(&spec, &st));
     let diff = match (

@@ -68,6 +68,9 @@ pub fn step_ca() -> Result<PathBuf> {
 pub fn caddy() -> Result<PathBuf> {
     find("CADDY_BIN", "caddy/caddy", "caddy")
 }
+pub fn squid() -> Result<PathBuf> {
+    find("SQUID_BIN", "squid/squid", "squid")
+}
 pub fn quadlet() -> Result<PathBuf> {
     find("QUADLET_BIN", "quadlet/quadlet", "")
 }

@@ -38,6 +38,10 @@ pub fn check_paths(spec: &Spec, state: &Path) -> Result<()> {
         fields.push(("machine_cert.cert", &m.cert));
         fields.push(("machine_cert.key", &m.key));
     }
+    let proxy_log = spec.egress_proxy_access_log();
+    if spec.uses_egress_proxy() {
+        fields.push(("egress.proxy.access_log", &proxy_log));
+    }
     for (field, p) in fields {
         if !Path::new(p).starts_with(state) {
             bail!("{field} = {p} is outside the lab's state directory {} (fix: put it under that directory, as examples/lab.toml does)", state.display());
@@ -70,6 +74,9 @@ pub fn effective_spec(spec_path: &Path, state: &Path, mode: GatewayMode) -> Resu
     spec.paths.bao_bin = components::bao()?.display().to_string();
     spec.paths.secretcheck_bin = bin.join("openclaw-secretcheck").display().to_string();
     spec.paths.probe_bin = bin.join("openclaw-probe").display().to_string();
+    if spec.uses_egress_proxy() {
+        spec.egress.proxy.squid_bin = components::squid()?.display().to_string();
+    }
     Ok(spec)
 }
 
@@ -122,14 +129,7 @@ pub fn ensure_user(spec: &Spec) -> Result<()> {
         }
         return Ok(());
     }
-    let mut args = vec![
-        "--system",
-        "--no-create-home",
-        "--home-dir",
-        "/nonexistent",
-        "--shell",
-        "/usr/sbin/nologin",
-    ];
+    let mut args = SYSTEM_USER.to_vec();
     if container {
         if let Ok(other) = run("getent", &["passwd", uid]) {
             bail!("container.user {uid}:{gid}: uid {uid} belongs to {} on this host (fix: choose a free uid in the spec)", other.split(':').next().unwrap_or("?"));
@@ -141,14 +141,42 @@ pub fn ensure_user(spec: &Spec) -> Result<()> {
     }
     args.push(user);
     run("useradd", &args)?;
+    mark_created(user)
+}
+
+/// `useradd` arguments for a service account: no home, no login.
+const SYSTEM_USER: [&str; 6] = [
+    "--system",
+    "--no-create-home",
+    "--home-dir",
+    "/nonexistent",
+    "--shell",
+    "/usr/sbin/nologin",
+];
+
+/// The egress proxy's system user (a plain one: no container runs as it).
+pub fn ensure_proxy_user(spec: &Spec) -> Result<()> {
+    if !spec.uses_egress_proxy() {
+        return Ok(());
+    }
+    let user = &spec.egress.proxy.user;
+    if run("id", &["-u", user]).is_ok() {
+        return Ok(());
+    }
+    let mut args = SYSTEM_USER.to_vec();
+    args.push(user);
+    run("useradd", &args)?;
+    mark_created(user)
+}
+
+fn mark_created(user: &str) -> Result<()> {
     // Outside the state dir on purpose: `down` must still know after the state dir is gone.
     mkdir(Path::new("/run/openclaw-lab"), 0o700)?;
     write_file(
         &Path::new("/run/openclaw-lab").join(format!("user-{user}")),
         b"created by openclaw-lab\n",
         0o600,
-    )?;
-    Ok(())
+    )
 }
 
 /// Removes users the lab created.
@@ -226,6 +254,13 @@ pub fn prepare_dirs(spec: &Spec) -> Result<()> {
     let m = spec.machine_cert.as_ref().expect("checked");
     mkdir(Path::new(&m.cert).parent().unwrap(), 0o700)?;
     mkdir(Path::new(&m.key).parent().unwrap(), 0o700)?;
+    if spec.uses_egress_proxy() {
+        // What the rendered tmpfiles.d line makes on a real host.
+        let log = spec.egress_proxy_access_log();
+        let d = Path::new(&log).parent().unwrap();
+        mkdir(d, 0o750)?;
+        chown(d, &spec.egress.proxy.user)?;
+    }
     Ok(())
 }
 

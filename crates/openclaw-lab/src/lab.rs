@@ -89,6 +89,7 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
         0o644,
     )?;
     gateway::ensure_user(&spec)?;
+    gateway::ensure_proxy_user(&spec)?;
     tracing::info!("network");
     netns::create()?;
     mkdir(&st.join("canary"), 0o755)?;
@@ -166,6 +167,9 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
             cwd: None,
         },
     )?;
+
+    tracing::info!("cloud edge");
+    crate::cloud::start(&st, &pki)?;
 
     tracing::info!("gateway host");
     let arts = gateway::render_and_install(&spec, &st)?;

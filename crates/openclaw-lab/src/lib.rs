@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod ca;
 pub mod checks;
+pub mod cloud;
 pub mod cmd;
 pub mod components;
 pub mod container_host;

@@ -95,17 +95,33 @@ pub fn start(spec: &Spec, state: &Path, pki: &Pki, arts: &[Artifact]) -> Result<
             cwd: None,
         },
     )?;
-    let caddy = components::caddy()?;
+    spawn_caddy(state, "proxy", &PROXY.netns(), &cf, &dir)?;
+    let port = p
+        .site
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_else(|| "443".into());
+    wait_listening(state, &PROXY.netns(), &port, "proxy")
+}
+
+/// Runs Caddy with `caddyfile` in `netns` as the lab process `name`, its data under `dir`.
+pub fn spawn_caddy(
+    state: &Path,
+    name: &str,
+    netns: &str,
+    caddyfile: &Path,
+    dir: &Path,
+) -> Result<()> {
     spawn(
         state,
         &Spawn {
-            name: "proxy",
-            netns: &PROXY.netns(),
+            name,
+            netns,
             argv: vec![
-                caddy.display().to_string(),
+                components::caddy()?.display().to_string(),
                 "run".into(),
                 "--config".into(),
-                cf.display().to_string(),
+                caddyfile.display().to_string(),
                 "--adapter".into(),
                 "caddyfile".into(),
             ],
@@ -120,17 +136,18 @@ pub fn start(spec: &Spec, state: &Path, pki: &Pki, arts: &[Artifact]) -> Result<
                 ),
             ],
             user: None,
-            cwd: Some(dir.clone()),
+            cwd: Some(dir.to_path_buf()),
         },
     )?;
-    let port = p
-        .site
-        .rsplit_once(':')
-        .map(|(_, p)| p.to_string())
-        .unwrap_or_else(|| "443".into());
+    Ok(())
+}
+
+/// Waits up to 20 s for a TCP listener on `port` in `netns`; the error names the log of the
+/// lab process `log` that should have opened it.
+pub fn wait_listening(state: &Path, netns: &str, port: &str, log: &str) -> Result<()> {
     let ok = wait_for(Duration::from_secs(20), Duration::from_millis(200), || {
         let mut c = netns_command(
-            &PROXY.netns(),
+            netns,
             None,
             &["ss".into(), "-Hltn".into(), format!("sport = :{port}")],
         );
@@ -139,8 +156,8 @@ pub fn start(spec: &Spec, state: &Path, pki: &Pki, arts: &[Artifact]) -> Result<
     });
     if ok.is_none() {
         bail!(
-            "Caddy is not listening on {port} after 20 s; see {}",
-            crate::state::logfile(state, "proxy").display()
+            "nothing listens on {port} in {netns} after 20 s; see {}",
+            crate::state::logfile(state, log).display()
         );
     }
     Ok(())

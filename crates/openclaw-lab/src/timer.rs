@@ -182,13 +182,10 @@ pub fn read_status(st: &Path, timer: &str) -> Option<TimerStatus> {
 
 /// The command for one Exec line: through setpriv as `User=`, env from the unit only.
 pub(crate) fn command(unit: &Unit, argv: &[String], path: &str) -> Result<Command> {
-    let mut c = match &unit.user {
-        Some(u) => {
+    let mut c = match unit.setpriv_args() {
+        Some(drop) => {
             let mut c = Command::new("setpriv");
-            c.arg(format!("--reuid={u}"))
-                .arg(format!("--regid={}", unit.group.as_deref().unwrap_or(u)))
-                .args(["--init-groups", "--inh-caps=-all", "--"])
-                .args(argv);
+            c.args(drop).args(argv);
             c
         }
         None => {

@@ -110,7 +110,45 @@ pub const INTERNET_CANARY: Host = Host {
     dns: "example.olab.test",
 };
 
-pub const HOSTS: [Host; 7] = [GATEWAY, PROXY, LLM, VAULT, CA, LAN_CANARY, INTERNET_CANARY];
+/// A cloud API's edge on the internet segment: Caddy with TLS for several names (one
+/// address, as a CDN has), in front of the LLM fixture. The egress proxy's allowed name.
+pub const CLOUD: Host = Host {
+    name: "cloud",
+    segment: INTERNET,
+    v4: Ipv4Addr::new(203, 0, 113, 20),
+    v6: Ipv6Addr::new(0x2001, 0xdb8, 0x113, 0, 0, 0, 0, 0x20),
+    extra_v4: &[],
+    dns: "api.cloud.olab.test",
+};
+
+pub const HOSTS: [Host; 8] = [
+    GATEWAY,
+    PROXY,
+    LLM,
+    VAULT,
+    CA,
+    LAN_CANARY,
+    INTERNET_CANARY,
+    CLOUD,
+];
+
+/// Names for egress by host name (`egress.allow_domains` in examples/lab.toml allows
+/// `api.cloud.olab.test` and `*.docs.olab.test`): what each is for and where it points.
+pub const EGRESS_NAMES: &[(&str, Host, &str)] = &[
+    ("api.cloud.olab.test", CLOUD, "allowed by name"),
+    (
+        "other.cloud.olab.test",
+        CLOUD,
+        "same address as an allowed name, not listed",
+    ),
+    ("www.docs.olab.test", CLOUD, "allowed by the wildcard"),
+    ("docs.olab.test", CLOUD, "the wildcard's apex, not listed"),
+    (
+        "rebind.docs.olab.test",
+        LAN_CANARY,
+        "allowed by the wildcard, resolves to the LAN",
+    ),
+];
 
 /// The lab's DNS resolver address (a canary in the router namespace answering on port 53).
 pub const RESOLVER: IpAddr = IpAddr::V4(SERVICES.router_v4);
@@ -124,6 +162,11 @@ pub fn hosts_file() -> String {
     let mut s = String::from("# openclaw-lab: names inside the lab's namespaces only\n127.0.0.1 localhost\n::1 localhost\n");
     for h in HOSTS {
         s.push_str(&format!("{} {}\n{} {}\n", h.v4, h.dns, h.v6, h.dns));
+    }
+    for (name, h, _) in EGRESS_NAMES {
+        if *name != h.dns {
+            s.push_str(&format!("{} {name}\n{} {name}\n", h.v4, h.v6));
+        }
     }
     s
 }

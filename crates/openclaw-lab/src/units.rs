@@ -63,6 +63,8 @@ pub struct Unit {
     pub environment_files: Vec<(PathBuf, bool)>,
     pub user: Option<String>,
     pub group: Option<String>,
+    /// `SupplementaryGroups=`: added to the user's own groups.
+    pub supplementary_groups: Vec<String>,
     pub working_directory: Option<PathBuf>,
     /// `LoadCredential=ID:PATH`: copied by root into `%d` for the unit's user before a start.
     pub credentials: Vec<(String, PathBuf)>,
@@ -266,6 +268,7 @@ impl Unit {
             environment_files: Vec::new(),
             user: None,
             group: None,
+            supplementary_groups: Vec::new(),
             working_directory: None,
             credentials: Vec::new(),
             restart: RestartPolicy::No,
@@ -315,6 +318,9 @@ impl Unit {
                 }
                 "User" => u.user = Some(v),
                 "Group" => u.group = Some(v),
+                "SupplementaryGroups" => u
+                    .supplementary_groups
+                    .extend(v.split_whitespace().map(str::to_string)),
                 "WorkingDirectory" => {
                     u.working_directory = Some(PathBuf::from(v.trim_start_matches('-')))
                 }
@@ -376,6 +382,30 @@ impl Unit {
             crate::cmd::run("chown", &["-R", &owner, &dir.display().to_string()])?;
         }
         Ok(())
+    }
+
+    /// `setpriv` arguments (up to `--`) that become `User=`/`Group=` with the user's groups
+    /// plus `SupplementaryGroups=`, as systemd does; `None` without `User=`.
+    pub fn setpriv_args(&self) -> Option<Vec<String>> {
+        let u = self.user.as_ref()?;
+        let mut args = vec![
+            format!("--reuid={u}"),
+            format!("--regid={}", self.group.as_deref().unwrap_or(u)),
+        ];
+        let own = if self.supplementary_groups.is_empty() {
+            String::new()
+        } else {
+            crate::cmd::run("id", &["-Gn", u]).unwrap_or_default()
+        };
+        if own.trim().is_empty() {
+            args.push("--init-groups".into());
+        } else {
+            let mut groups: Vec<String> = own.split_whitespace().map(str::to_string).collect();
+            groups.extend(self.supplementary_groups.iter().cloned());
+            args.push(format!("--groups={}", groups.join(",")));
+        }
+        args.extend(["--inh-caps=-all".into(), "--".into()]);
+        Some(args)
     }
 
     pub fn from_file(path: &Path) -> Result<Unit> {
@@ -473,13 +503,10 @@ fn command_for(
     path: &str,
 ) -> Command {
     let argv = expand(line.argv.clone(), env);
-    let mut c = match (&unit.user, line.privileged) {
-        (Some(u), false) => {
+    let mut c = match (unit.setpriv_args(), line.privileged) {
+        (Some(drop), false) => {
             let mut c = Command::new("setpriv");
-            c.arg(format!("--reuid={u}"))
-                .arg(format!("--regid={}", unit.group.as_deref().unwrap_or(u)))
-                .args(["--init-groups", "--inh-caps=-all", "--"]);
-            c.args(&argv);
+            c.args(drop).args(&argv);
             c
         }
         _ => {

@@ -141,6 +141,19 @@ fn probe_tells_gateway_up(spec: &openclaw_render::Spec, st: &Path) {
         .unwrap_or_else(|| panic!("no machine certificate in the probe's textfile:\n{prom}"));
     let days: f64 = cert.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(days > 0.0, "{cert}");
+    // The egress proxy's refusals (the by-name check made some), read through its group.
+    if spec.uses_egress_proxy() {
+        let denied = prom
+            .lines()
+            .find(|l| l.starts_with("openclaw_probe_egress_denied{"))
+            .unwrap_or_else(|| panic!("no egress proxy count in the probe's textfile:\n{prom}"));
+        let n: f64 = denied.rsplit(' ').next().unwrap().parse().unwrap();
+        eprintln!("PROBE egress proxy refusals: {denied}");
+        assert!(
+            n >= 1.0,
+            "the by-name check's refusals are not counted: {denied}"
+        );
+    }
     // The same check as JSON, as the gateway's user, from the gateway host.
     let token = match spec.secret_location("gateway_token").unwrap() {
         openclaw_render::spec::SecretLocation::File { path } => path,
@@ -238,6 +251,162 @@ fn container_egress(st: &Path) {
     );
     let (ok, out) = check_with("egress", &["--from-container"]);
     assert!(ok, "egress after restoring the table:\n{out}");
+}
+
+/// Restarts a lab unit (SIGHUP to its supervisor, the lab's `systemctl restart`) and waits
+/// until it has started again.
+fn restart_unit(st: &Path, unit: &str) {
+    let before = unit_status(st, unit).expect("unit status").starts;
+    let sup = state::read_pid(st, &format!("unit-{unit}")).expect("supervisor pid");
+    // SAFETY: kill(2) on the supervisor's pid from its pidfile.
+    unsafe { libc::kill(sup, libc::SIGHUP) };
+    let restarted =
+        openclaw_lab::cmd::wait_for(Duration::from_secs(30), Duration::from_millis(100), || {
+            unit_status(st, unit).filter(|s| s.starts > before && s.state == "running")
+        });
+    assert!(restarted.is_some(), "{unit} did not restart");
+    std::thread::sleep(Duration::from_secs(2));
+}
+
+/// The gateway's token as a curl header file (0600, never argv).
+fn token_header(spec: &openclaw_render::Spec, dir: &Path) -> PathBuf {
+    let tok = in_netns(&GATEWAY.netns(), {
+        let s = spec.clone();
+        move || gateway_token(&s).unwrap()
+    });
+    let f = dir.join("auth.header");
+    state::write_file(
+        &f,
+        format!("Authorization: Bearer {tok}\n").as_bytes(),
+        0o600,
+    )
+    .unwrap();
+    f
+}
+
+/// POST `body` to the gateway's `path` from its own host with the token; (status, body).
+fn gateway_post(
+    spec: &openclaw_render::Spec,
+    header: &Path,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &GATEWAY.netns(),
+            "curl",
+            "-sS",
+            "--max-time",
+            "120",
+        ])
+        .args(["-w", "\n%{http_code}", "-H"])
+        .arg(format!("@{}", header.display()))
+        .args(["-H", "Content-Type: application/json", "-d", body])
+        .arg(format!("http://127.0.0.1:{}{path}", spec.gateway.port))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// Egress by host name with the real gateway: its model call to the cloud-like endpoint goes
+/// through the egress proxy, web_fetch reaches a listed name and not an unlisted one, the
+/// cloud edge never sees an unlisted name, and (control) a proxy that allows everything makes
+/// the by-name check fail.
+fn egress_by_name(spec: &openclaw_render::Spec, st: &Path) {
+    let count_denied =
+        |log: &str| openclaw_probe::egress_log::EgressCounts::from_text("", log).denied;
+    let scratch = tempfile::tempdir().unwrap();
+    let header = token_header(spec, scratch.path());
+    let proxy_log = || std::fs::read_to_string(spec.egress_proxy_access_log()).unwrap_or_default();
+
+    let t = Instant::now();
+    let (code, body) = gateway_post(
+        spec,
+        &header,
+        "/v1/chat/completions",
+        r#"{"model":"openclaw","messages":[{"role":"user","content":"hello through the egress proxy"}]}"#,
+    );
+    eprintln!(
+        "chat turn through the egress proxy: {code} in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(code, 200, "chat turn: {body}");
+    assert!(
+        body.contains(openclaw_lab::fixtures::llm::REPLY),
+        "the model's answer: {body}"
+    );
+    assert!(
+        proxy_log()
+            .lines()
+            .any(|l| l.contains("TCP_TUNNEL/200 CONNECT api.cloud.olab.test:443")),
+        "the model call did not go through the egress proxy:\n{}",
+        proxy_log()
+    );
+
+    let fetch = |url: &str| {
+        gateway_post(
+            spec,
+            &header,
+            "/tools/invoke",
+            &format!(r#"{{"tool":"web_fetch","args":{{"url":"{url}"}}}}"#),
+        )
+    };
+    let (_, allowed) = fetch("https://www.docs.olab.test/health");
+    assert!(
+        allowed.contains("\"ok\":true"),
+        "web_fetch of a listed name: {allowed}"
+    );
+    let denied_before = count_denied(&proxy_log());
+    let (_, refused) = fetch("https://other.cloud.olab.test/health");
+    assert!(
+        refused.contains("\"ok\":false"),
+        "web_fetch of an unlisted name: {refused}"
+    );
+    assert!(
+        count_denied(&proxy_log()) > denied_before
+            && proxy_log().contains("TCP_DENIED/403 CONNECT other.cloud.olab.test:443"),
+        "the proxy did not record the refused web_fetch:\n{}",
+        proxy_log()
+    );
+    let reached = openclaw_lab::cloud::hosts_reached(st);
+    eprintln!(
+        "cloud edge saw requests for: {:?}",
+        reached.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    assert!(reached.iter().any(|h| h == "api.cloud.olab.test"));
+    for never in ["other.cloud.olab.test", "docs.olab.test"] {
+        assert!(
+            !reached.iter().any(|h| h == never),
+            "the cloud edge was reached as {never}"
+        );
+    }
+
+    // Control: the same check against a proxy that allows everything must fail.
+    let conf = openclaw_render::render::egress_proxy::installed_config(spec);
+    let rendered = std::fs::read_to_string(&conf).unwrap();
+    let open = rendered.replace("http_access deny !gateway_src", "http_access allow all");
+    std::fs::write(&conf, open).unwrap();
+    restart_unit(st, &spec.egress_proxy_unit());
+    let (ok_open, out_open) = check("egress");
+    std::fs::write(&conf, &rendered).unwrap();
+    restart_unit(st, &spec.egress_proxy_unit());
+    let line = out_open
+        .lines()
+        .rev()
+        .find(|l| l.contains("unexpected"))
+        .unwrap_or("")
+        .to_string();
+    eprintln!("CONTROL egress by name through a proxy that allows everything: {line}");
+    assert!(
+        !ok_open && !out_open.contains("\"unexpected\":0"),
+        "an allow-everything proxy still refused the unlisted names: the check cannot fail\n{out_open}"
+    );
+    let (ok, out) = check("egress");
+    assert!(ok, "egress after restoring the proxy's config:\n{out}");
 }
 
 /// Control for `check container`: the same image run without the unit's hardening (as root,
@@ -338,6 +507,8 @@ fn end_to_end(mode: GatewayMode) {
             "{c} canary was reached from the gateway: {from_gw:?}"
         );
     }
+
+    egress_by_name(&spec, &st);
 
     let container = spec.runtime == Runtime::Container;
     if container {

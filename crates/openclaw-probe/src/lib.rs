@@ -8,6 +8,7 @@
 //! `Authorization` header and one WebSocket `connect` frame and never written anywhere else.
 
 pub mod cert;
+pub mod egress_log;
 pub mod http;
 pub mod probe;
 pub mod report;

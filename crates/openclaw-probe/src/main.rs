@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use openclaw_probe::probe::TokenSource;
 use openclaw_probe::{
@@ -86,6 +86,9 @@ struct Cli {
     /// Warn when a --secret-file is older than this.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     max_secret_age: Option<Duration>,
+    /// The egress proxy's access log: report how many egress attempts it refused.
+    #[arg(long, value_name = "PATH")]
+    egress_proxy_log: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, conflicts_with = "prometheus")]
     json: bool,
@@ -174,6 +177,12 @@ fn run(cli: Cli) -> Result<i32> {
     }
     tracing::debug!(gateway = ?cfg.gateway.as_ref().map(|g| g.target.url()), "probing");
     let mut report = openclaw_probe::run(&cfg);
+    if let Some(log) = &cli.egress_proxy_log {
+        report.egress = Some(
+            openclaw_probe::egress_log::EgressCounts::read(log)
+                .with_context(|| format!("reading the egress proxy's log {}", log.display()))?,
+        );
+    }
     report.set_exit_mode(if cli.docker_exit_codes {
         ExitMode::Docker
     } else {

@@ -123,6 +123,9 @@ pub struct Report {
     /// When the probe ran, Unix seconds.
     pub timestamp: f64,
     pub probe_version: &'static str,
+    /// Requests and refusals of the egress proxy (`--egress-proxy-log`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<crate::egress_log::EgressCounts>,
 }
 
 /// How results map to exit codes.
@@ -166,6 +169,7 @@ impl Report {
             duration_ms: duration.as_secs_f64() * 1000.0,
             timestamp: crate::time::now_unix(),
             probe_version: env!("CARGO_PKG_VERSION"),
+            egress: None,
         }
     }
 
@@ -210,6 +214,13 @@ impl Report {
             let _ = write!(out, "; not ok: {}", bad.join(", "));
         }
         let _ = writeln!(out, " ({:.0} ms)", self.duration_ms);
+        if let Some(e) = &self.egress {
+            let _ = writeln!(
+                out,
+                "  egress proxy: {} of {} requests refused ({})",
+                e.denied, e.requests, e.log
+            );
+        }
         let w = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &self.checks {
             let subj = c
@@ -373,6 +384,19 @@ impl Report {
                     c.age_seconds.unwrap_or(0.0),
                 );
             }
+        }
+        if let Some(e) = &self.egress {
+            let l = [("log", e.log.as_str())];
+            m.family(
+                "openclaw_probe_egress_requests",
+                "Requests in the egress proxy's access log.",
+            );
+            m.sample("openclaw_probe_egress_requests", &l, e.requests as f64);
+            m.family(
+                "openclaw_probe_egress_denied",
+                "Egress attempts the egress proxy refused (its access log).",
+            );
+            m.sample("openclaw_probe_egress_denied", &l, e.denied as f64);
         }
         m.family(
             "openclaw_probe_duration_seconds",

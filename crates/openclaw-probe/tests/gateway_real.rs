@@ -35,11 +35,11 @@ fn token_gateway_from_boot_to_stop() {
         match state.as_str() {
             "down" => {
                 assert_eq!(code, 2, "down is critical: {out}{err}");
+                // Before the port is bound: refused. On a loaded machine the first samples can
+                // also time out while Node sets up (seen in CI): still "down", still explained.
+                let detail = check(&r, "live")["detail"].as_str().unwrap().to_string();
                 assert!(
-                    check(&r, "live")["detail"]
-                        .as_str()
-                        .unwrap()
-                        .contains("connection refused"),
+                    detail.contains("connection refused") || detail.contains("timed out"),
                     "{out}"
                 );
             }

@@ -5,6 +5,7 @@
 //! careful operator applies, [`render`] the artifacts, [`output`] the atomic write.
 
 pub mod cron;
+pub mod domains;
 pub mod error;
 pub mod net;
 pub mod nix_options;

@@ -65,6 +65,7 @@ pub fn problems(spec: &Spec) -> Vec<Problem> {
     channels(spec, &mut r);
     agents(spec, &mut r);
     egress(spec, &mut r);
+    egress_domains(spec, &mut r);
     endpoints_reachable(spec, &mut r);
     ingress(spec, &mut r);
     observability(spec, &mut r);
@@ -1144,6 +1145,8 @@ fn endpoints_reachable(spec: &Spec, r: &mut Report) {
                     && net::blocked_range_of_addr(ip).is_none())
             }
             Err(_) if u.host == "localhost" => true,
+            // Through the egress proxy: CONNECT only, so https.
+            Err(_) if u.https && crate::domains::allowed(&e.allow_domains, &u.host, u.port) => true,
             Err(_) => {
                 e.allow.iter().any(|a| {
                     a.protocol == Protocol::Tcp
@@ -1179,6 +1182,55 @@ fn endpoints_reachable(spec: &Spec, r: &mut Report) {
                 "list the resolver's address in egress.dns_resolvers",
             );
         }
+    }
+}
+
+/// `egress.allow_domains` entries (domains.rs has the grammar) and the proxy they render.
+fn egress_domains(spec: &Spec, r: &mut Report) {
+    let e = &spec.egress;
+    let mut seen = BTreeSet::new();
+    for (i, parsed) in crate::domains::parse_all(&e.allow_domains)
+        .into_iter()
+        .enumerate()
+    {
+        let field = format!("egress.allow_domains[{i}]");
+        match parsed {
+            Err((_, bad)) => r.add(
+                field,
+                format!("'{}' {}", e.allow_domains[i], bad.message),
+                bad.fix,
+            ),
+            Ok(rule) => {
+                if !seen.insert(rule.clone()) {
+                    r.add(
+                        field,
+                        format!("'{rule}' is listed twice"),
+                        "remove the duplicate",
+                    );
+                }
+            }
+        }
+    }
+    if !spec.uses_egress_proxy() {
+        return;
+    }
+    let p = &e.proxy;
+    if p.port == spec.gateway.port || p.port == 0 {
+        r.add(
+            "egress.proxy.port",
+            format!("port {} cannot be the proxy's", p.port),
+            "choose a free port other than gateway.port (default 3128)",
+        );
+    }
+    if p.user == spec.paths.service_user || p.user == "root" {
+        r.add(
+            "egress.proxy.user",
+            format!(
+                "'{}' would let the gateway's own processes reach the internet",
+                p.user
+            ),
+            "give the proxy its own system user (default openclaw-egress)",
+        );
     }
 }
 
@@ -1535,6 +1587,11 @@ pub const SPEC_OWNED: &[(&str, &str)] = &[
         "gateway.bind = \"tailnet\" (Serve/Funnel exposure is not configurable here)",
     ),
     ("secrets", "secrets.items"),
+    ("proxy", "egress.allow_domains (the egress proxy)"),
+    (
+        "tools.web.fetch.useTrustedEnvProxy",
+        "egress.allow_domains (the egress proxy)",
+    ),
     ("models.providers", "models"),
     (
         "channels.matrix.accessToken",
@@ -1619,17 +1676,23 @@ fn settings(spec: &Spec, r: &mut Report) {
 
 /// What passes but deserves a second look: every accepted `dangerously*` opt-in.
 pub fn warnings(spec: &Spec) -> Vec<Problem> {
-    spec.hardening
-        .dangerous_settings
-        .iter()
-        .map(|d| Problem {
-            field: format!("settings.{d}"),
-            message: "a dangerously* switch is on (opted in through hardening.dangerous_settings)"
+    let mut out = Vec::new();
+    if spec.egress.allow_public_web && spec.uses_egress_proxy() {
+        out.push(Problem {
+            field: "egress.allow_public_web".into(),
+            message: "is on next to egress.allow_domains: the gateway can reach every public web \
+                      server directly, so the domain list restricts nothing"
                 .into(),
-            fix: "remove it from settings and hardening.dangerous_settings unless you need it"
-                .into(),
-        })
-        .collect()
+            fix: "set allow_public_web = false and list the names the gateway needs".into(),
+        });
+    }
+    out.extend(spec.hardening.dangerous_settings.iter().map(|d| Problem {
+        field: format!("settings.{d}"),
+        message:
+            "a dangerously* switch is on (opted in through hardening.dangerous_settings)".into(),
+        fix: "remove it from settings and hardening.dangerous_settings unless you need it".into(),
+    }));
+    out
 }
 
 trait PointerGet {

@@ -59,7 +59,7 @@ fn rejection(example: &str, edits: &[(&str, &str)]) -> String {
 const LXC: &str = "lxc-homelab.toml";
 const AGENTS: &str = "vps-agents-cron.toml";
 const MULTI: &str = "podman-multi-agent.toml";
-const LAB: &str = "lab.toml";
+const LAB: &str = "lab-litellm.toml";
 
 /// (example, edits as (path, TOML literal), the field the message must name)
 type Case = (
@@ -133,6 +133,16 @@ const CASES: &[Case] = &[
     (LXC, &[("egress.container_interfaces", "[\"a-very-long-interface-name\"]")], "egress.container_interfaces[0]"),
     (LXC, &[("egress.allow[2].ports", "[8201]")], "secrets.openbao.address"),
     (LXC, &[("egress.allow[3].hosts", "[]")], "machine_cert.ca_url"),
+    (LXC, &[("egress.allow_domains", "[\"*\"]")], "egress.allow_domains[0]"),
+    (LXC, &[("egress.allow_domains", "[\"*.com\"]")], "egress.allow_domains[0]"),
+    (LXC, &[("egress.allow_domains", "[\"api.example.com\", \"203.0.113.7\"]")], "egress.allow_domains[1]"),
+    (LXC, &[("egress.allow_domains", "[\"API.example.com\"]")], "egress.allow_domains[0]"),
+    (LXC, &[("egress.allow_domains", "[\"api.example.com.\"]")], "egress.allow_domains[0]"),
+    (LXC, &[("egress.allow_domains", "[\"bücher.example\"]")], "egress.allow_domains[0]"),
+    (LXC, &[("egress.allow_domains", "[\"api.example.com:0\"]")], "egress.allow_domains[0]"),
+    (LXC, &[("egress.allow_domains", "[\"a.example.com\", \"a.example.com:443\"]")], "egress.allow_domains[1]"),
+    (LXC, &[("egress.allow_domains", "[\"a.example.com\"]"), ("egress.proxy.port", "18789")], "egress.proxy.port"),
+    (LXC, &[("egress.allow_domains", "[\"a.example.com\"]"), ("egress.proxy.user", "\"openclaw\"")], "egress.proxy.user"),
     (LXC, &[("ingress.allow_from", "[]")], "ingress.allow_from"),
     (LXC, &[("ingress.allow_from", "[\"0.0.0.0/0\"]")], "ingress.allow_from[0]"),
     (LXC, &[("observability.prometheus.target", "\"gateway\"")], "observability.prometheus.target"),

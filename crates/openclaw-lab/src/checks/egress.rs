@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::Report;
 use crate::lab::{CANARY_TCP, CANARY_UDP, LLM_OTHER_PORT};
-use crate::topology::{INTERNET_CANARY, LAN_CANARY, LLM, METADATA};
+use crate::topology::{CLOUD, INTERNET_CANARY, LAN_CANARY, LLM, METADATA};
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -62,6 +62,14 @@ pub fn lab_targets() -> Vec<Target> {
         443,
         Protocol::Tcp,
     ));
+    for ip in [IpAddr::V4(CLOUD.v4), IpAddr::V6(CLOUD.v6)] {
+        v.push(t(
+            "cloud edge, direct (bypassing the proxy)",
+            ip,
+            443,
+            Protocol::Tcp,
+        ));
+    }
     v.push(t(
         "llm host, other port",
         IpAddr::V4(LLM.v4),
@@ -162,7 +170,12 @@ pub fn attempt(tg: &Target) -> (bool, String) {
     }
 }
 
-pub fn run(spec: &Spec, user: &str, extra: &[Target]) -> Result<Report> {
+pub fn run(
+    spec: &Spec,
+    user: &str,
+    extra: &[Target],
+    names: &[super::egress_names::NameTarget],
+) -> Result<Report> {
     become_user(user).context("the egress check runs as the gateway's user")?;
     let mut targets = spec_targets(spec);
     targets.extend(extra.iter().cloned());
@@ -198,6 +211,12 @@ pub fn run(spec: &Spec, user: &str, extra: &[Target]) -> Result<Report> {
             },
             ok,
         );
+    }
+    if spec.uses_egress_proxy() {
+        let (a, d, u) = super::egress_names::run(spec, names, &mut r);
+        allowed += a;
+        denied += d;
+        unexpected += u;
     }
     r.counts.insert("allowed".into(), json!(allowed));
     r.counts.insert("denied".into(), json!(denied));

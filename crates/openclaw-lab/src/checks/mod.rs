@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod container;
 pub mod egress;
+pub mod egress_names;
 pub mod location;
 pub mod secrets;
 pub mod suite;
@@ -99,6 +100,7 @@ pub fn run(which: Which, spec: &Spec, user: Option<&str>) -> Result<Report> {
             spec,
             user.unwrap_or(&spec.paths.service_user),
             &egress::lab_targets(),
+            &egress_names::lab_targets(),
         ),
         Which::Secrets => secrets::run(spec),
         Which::Auth => auth::run(spec),

@@ -5,6 +5,7 @@
 
 pub mod bao_agent;
 pub mod caddy;
+pub mod egress_proxy;
 pub mod litellm;
 pub mod manifest;
 pub mod nftables;
@@ -150,6 +151,7 @@ pub fn render_all(spec: &Spec) -> Result<Artifacts, RenderError> {
     let mut artifacts = vec![openclaw_json::artifact(spec, &openclaw_json)];
     artifacts.extend(bao_agent::render(spec));
     artifacts.extend(nftables::render(spec));
+    artifacts.extend(egress_proxy::render(spec));
     artifacts.extend(quadlet::render(spec));
     artifacts.extend(systemd::render(spec));
     artifacts.extend(caddy::render(spec));

@@ -87,7 +87,7 @@ fn resolvers(spec: &Spec) -> Vec<IpAddr> {
 
 /// Built-in plus extra blocked ranges with why each is blocked, sorted, and without ranges
 /// covered by a wider one (nft refuses overlapping intervals in a set).
-fn blocked_ranges(spec: &Spec) -> Vec<(Cidr, String)> {
+pub(crate) fn blocked_ranges(spec: &Spec) -> Vec<(Cidr, String)> {
     let mut all: Vec<(Cidr, String)> = net::ALWAYS_BLOCKED
         .iter()
         .filter_map(|(c, why)| Some((c.parse().ok()?, why.to_string())))
@@ -253,6 +253,18 @@ fn egress_policy_chain(w: &mut String, spec: &Spec) {
              \x20       tcp dport {{ 80, 443 }} accept"
         );
     }
+    if spec.uses_egress_proxy() {
+        let ports: Vec<String> = proxy_ports(spec).iter().map(u16::to_string).collect();
+        let _ = writeln!(
+            w,
+            "        # egress.allow_domains: only the egress proxy's user reaches public addresses, on\n\
+             \x20       # the listed ports; the proxy itself allows only the listed names.\n\
+             \x20       meta skuid {} tcp dport {} accept {}",
+            skuid(&e.proxy.user),
+            set_of(&ports),
+            comment("egress proxy (allow_domains)")
+        );
+    }
     let _ = writeln!(
         w,
         "        # Everything else.\n\
@@ -341,6 +353,14 @@ fn output_chain(w: &mut String, spec: &Spec) {
                  \x20       meta skuid {} jump egress_policy",
                 skuid(&spec.paths.service_user)
             );
+            if spec.uses_egress_proxy() {
+                let _ = writeln!(
+                    w,
+                    "        # The egress proxy is held to the same policy (blocked ranges included).\n\
+                     \x20       meta skuid {} jump egress_policy",
+                    skuid(&spec.egress.proxy.user)
+                );
+            }
         }
     }
     let _ = writeln!(w, "    }}\n");
@@ -432,7 +452,43 @@ fn input_chain(w: &mut String, spec: &Spec) {
          \x20       iif lo accept"
     );
     gateway_port_rules(w, spec, &format!("tcp dport {port}"));
+    if spec.uses_egress_proxy() {
+        proxy_port_rules(w, spec);
+    }
     let _ = writeln!(w, "    }}");
+}
+
+/// Ports the egress proxy may connect to on public addresses: those of `allow_domains`.
+pub fn proxy_ports(spec: &Spec) -> Vec<u16> {
+    crate::domains::by_port(&spec.egress.allow_domains)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// The proxy's port: loopback (accepted above) and the gateway container's network only, so
+/// no other host can use it as a relay.
+fn proxy_port_rules(w: &mut String, spec: &Spec) {
+    let port = spec.egress.proxy.port;
+    if spec.runtime == Runtime::Container {
+        let c = &spec.container;
+        for (family, net) in [("ip", Some(c.subnet)), ("ip6", c.subnet6)] {
+            if let Some(n) = net {
+                let _ = writeln!(
+                    w,
+                    "        tcp dport {port} {family} saddr {}/{} accept {}",
+                    n.addr(),
+                    n.prefix(),
+                    comment("egress proxy: the gateway container")
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        w,
+        "        tcp dport {port} counter drop {}",
+        comment("egress proxy: anyone else")
+    );
 }
 
 #[cfg(test)]

@@ -71,6 +71,14 @@ pub fn render(spec: &Spec) -> Value {
         json!({ "checkOnStart": spec.hardening.update_check, "auto": { "enabled": false } }),
     );
     root.insert("logging".into(), logging(spec));
+    if spec.uses_egress_proxy() {
+        // Managed proxy routing: fetch, node:http(s) and WebSocket clients of the gateway go
+        // through the egress proxy (loopback stays direct: the control plane).
+        root.insert(
+            "proxy".into(),
+            json!({ "proxyUrl": spec.egress_proxy_url(), "loopbackMode": "gateway-only" }),
+        );
+    }
     if let Some(otel) = &spec.observability.otel {
         root.insert(
             "diagnostics".into(),
@@ -506,7 +514,7 @@ fn plugins(spec: &Spec) -> Value {
 
 fn tools(spec: &Spec) -> Value {
     let h = &spec.hardening;
-    json!({
+    let mut tools = json!({
         "profile": match h.tools_profile {
             ToolsProfile::Minimal => "minimal",
             ToolsProfile::Coding => "coding",
@@ -520,7 +528,13 @@ fn tools(spec: &Spec) -> Value {
             ExecSecurity::Full => "full",
         }},
         "elevated": { "enabled": false },
-    })
+    });
+    if spec.uses_egress_proxy() {
+        // web_fetch otherwise resolves names itself and connects to the pinned address,
+        // which the proxy refuses (IP literal); the proxy resolves and checks instead.
+        tools["web"] = json!({ "fetch": { "useTrustedEnvProxy": true } });
+    }
+    tools
 }
 
 fn dm_scope(s: DmScope) -> &'static str {

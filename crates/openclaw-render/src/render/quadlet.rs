@@ -135,6 +135,9 @@ fn container(spec: &Spec) -> String {
     if let Some(p) = &spec.paths.plugins_dir {
         volumes.push(format!("{0}:{0}:ro", p.trim_end_matches('/')));
     }
+    if let Some(ca) = &spec.gateway.extra_ca_certs {
+        volumes.push(format!("{ca}:{ca}:ro"));
+    }
     volumes.extend(c.volumes.iter().cloned());
     let publish = match publish_address(spec) {
         Some(a) if a.contains(':') => format!("[{a}]:{port}:{port}"),
@@ -151,10 +154,14 @@ fn container(spec: &Spec) -> String {
          Exec=--bind lan\n"
             .to_string()
     };
-    let (after, wants) = match spec.secrets.backend {
-        SecretBackend::Openbao => (agent_unit(spec), agent_unit(spec)),
-        SecretBackend::Files => (String::new(), String::new()),
-    };
+    let mut deps: Vec<String> = Vec::new();
+    if spec.secrets.backend == SecretBackend::Openbao {
+        deps.push(agent_unit(spec));
+    }
+    if spec.uses_egress_proxy() {
+        deps.push(spec.egress_proxy_unit());
+    }
+    let (after, wants) = (deps.join(" "), deps.join(" "));
     let env_file = if spec.uses_env_file() {
         format!("EnvironmentFile={}\n", spec.env_file_path())
     } else {
@@ -187,6 +194,7 @@ DropCapability=ALL\n\
 NoNewPrivileges=true\n\
 {volumes}\
 Environment=OPENCLAW_CONFIG_PATH={config} OPENCLAW_STATE_DIR={state} HOME={state} OPENCLAW_NIX_MODE=1 OPENCLAW_SUPERVISOR_MODE=external NODE_ENV=production\n\
+{proxy_env}\
 {env_file}\
 PublishPort={publish}\n\
 {exec}\
@@ -220,6 +228,7 @@ WantedBy=multi-user.target\n",
             .iter()
             .map(|v| format!("Volume={v}\n"))
             .collect::<String>(),
+        proxy_env = spec.egress_proxy_environment(),
         config = spec.paths.config,
         mem = c.memory_max.as_mib(),
         cpus = c.cpus,
@@ -251,9 +260,12 @@ fn network(spec: &Spec) -> String {
 [Network]\n\
 Driver=bridge\n\
 Subnet={sub}/{len}\n\
+# The host's side of the bridge, where the container reaches the egress proxy.\n\
+Gateway={gw}\n\
 {v6}\
 {disable_dns}",
         n = c.network,
+        gw = c.network_gateway(),
         sub = c.subnet.addr(),
         len = c.subnet.prefix(),
     )

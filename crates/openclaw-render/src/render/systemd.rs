@@ -158,16 +158,14 @@ pub fn container_secretcheck_line(spec: &Spec) -> String {
 
 fn gateway(spec: &Spec) -> String {
     let state = spec.paths.state_dir.trim_end_matches('/');
-    let (after, wants) = match spec.secrets.backend {
-        SecretBackend::Openbao => (
-            format!("network-online.target {}", agent_unit(spec)),
-            format!("network-online.target {}", agent_unit(spec)),
-        ),
-        SecretBackend::Files => (
-            "network-online.target".to_string(),
-            "network-online.target".to_string(),
-        ),
-    };
+    let mut deps = vec!["network-online.target".to_string()];
+    if spec.secrets.backend == SecretBackend::Openbao {
+        deps.push(agent_unit(spec));
+    }
+    if spec.uses_egress_proxy() {
+        deps.push(spec.egress_proxy_unit());
+    }
+    let (after, wants) = (deps.join(" "), deps.join(" "));
     // `-`: a missing env file is reported by the secret check (naming the file and the fix),
     // not by systemd's terse "Failed to load environment files".
     let env_file = if spec.uses_env_file() {
@@ -190,6 +188,7 @@ User={user}\n\
 Group={user}\n\
 # The config is read-only and managed here; systemd supervises (fast failure on bad secrets).\n\
 Environment=OPENCLAW_CONFIG_PATH={config} OPENCLAW_STATE_DIR={state} HOME={state} OPENCLAW_NIX_MODE=1 OPENCLAW_SUPERVISOR_MODE=external NODE_ENV=production\n\
+{proxy_env}\
 {env_file}\
 # A missing, half-rendered or placeholder secret fails the start: the gateway never runs with it.\n\
 ExecStartPre={check}\n\
@@ -204,6 +203,7 @@ WantedBy=multi-user.target\n",
         name = spec.name,
         unit = spec.gateway_unit(),
         user = spec.paths.service_user,
+        proxy_env = spec.egress_proxy_environment(),
         config = spec.paths.config,
         check = secretcheck_line(spec),
         bin = exec_word(&spec.paths.openclaw_bin),
@@ -248,18 +248,7 @@ UMask=0077\n\
 NoNewPrivileges=true\n\
 CapabilityBoundingSet=\n\
 AmbientCapabilities=\n\
-ProtectKernelTunables=true\n\
-ProtectKernelModules=true\n\
-ProtectKernelLogs=true\n\
-ProtectControlGroups=true\n\
-ProtectClock=true\n\
-ProtectHostname=true\n\
-ProtectProc=invisible\n\
-RestrictNamespaces=true\n\
-RestrictRealtime=true\n\
-RestrictSUIDSGID=true\n\
-LockPersonality=true\n\
-RemoveIPC=true\n\
+{kernel}RemoveIPC=true\n\
 KeyringMode=private\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n\
 SystemCallArchitectures=native\n\
@@ -267,6 +256,7 @@ SystemCallFilter=@system-service\n\
 SystemCallFilter=~@privileged @resources @mount @debug @cpu-emulation @obsolete @raw-io @reboot @swap @module\n\
 SystemCallErrorNumber=EPERM\n",
         unit = spec.gateway_unit(),
+        kernel = KERNEL_SANDBOX,
         high = mib * 9 / 10,
         cpu = (c.cpus * 100.0).round() as u32,
         tasks = c.pids_limit,
@@ -368,6 +358,21 @@ WantedBy=multi-user.target\n",
 /// 1 = not yet: the run is skipped, not failed; 255 = error: failed), so `step ca renew
 /// --force` runs only when due and the agent is restarted only after a real renewal. (`step ca
 /// renew --expires-in` alone exits 0 when it skips, which would restart the agent every check.)
+/// Kernel and process isolation every long-running service of ours gets (the native gateway's
+/// drop-in, the egress proxy).
+pub const KERNEL_SANDBOX: &str = "ProtectKernelTunables=true
+ProtectKernelModules=true
+ProtectKernelLogs=true
+ProtectControlGroups=true
+ProtectClock=true
+ProtectHostname=true
+ProtectProc=invisible
+RestrictNamespaces=true
+RestrictRealtime=true
+RestrictSUIDSGID=true
+LockPersonality=true
+";
+
 /// Sandboxing shared by the small root sidecars (agent, certificate renewal).
 const SIDECAR_SANDBOX: &str = "ProtectHome=true
 PrivateTmp=true
@@ -540,6 +545,13 @@ fn probe(spec: &Spec, textfile: &str) -> String {
         argv.extend(["--token-file".into(), t]);
     }
     argv.extend(["--textfile".into(), textfile.to_string()]);
+    // Refused egress attempts from the egress proxy's log, readable through its group.
+    let groups = if spec.uses_egress_proxy() {
+        argv.extend(["--egress-proxy-log".into(), spec.egress_proxy_access_log()]);
+        format!("SupplementaryGroups={}\n", spec.egress.proxy.user)
+    } else {
+        String::new()
+    };
     // The machine certificate through a credential: systemd reads it as root before each run,
     // so its directory (step's, 0700 root) needs no loosening for the probe's user.
     let (credential, cert_arg) = match &spec.machine_cert {
@@ -558,7 +570,7 @@ After={gw}\n\
 [Service]\n\
 Type=oneshot\n\
 User={user}\n\
-{credential}ExecStart={probe}{cert_arg}\n\
+{groups}{credential}ExecStart={probe}{cert_arg}\n\
 # Unhealthy is a metric, not a unit failure.\n\
 SuccessExitStatus=1 2\n\
 NoNewPrivileges=true\n\

@@ -106,6 +106,11 @@ pub struct Gateway {
     /// Serve the Control UI / WebChat web app.
     #[serde(default = "defaults::yes")]
     pub control_ui: bool,
+    /// PEM file of extra CA certificates the gateway trusts besides the system store
+    /// (`NODE_EXTRA_CA_CERTS`): a private CA of LAN services. Mounted read-only into the
+    /// container.
+    #[serde(default)]
+    pub extra_ca_certs: Option<String>,
     /// Hot-reload config changes (`hybrid`) or require a restart (`off`).
     #[serde(default)]
     pub reload: ReloadMode,
@@ -542,6 +547,49 @@ pub struct Egress {
     /// Log denied packets (rate limited) with this prefix.
     #[serde(default = "defaults::yes")]
     pub log_denied: bool,
+    /// Host names the gateway may reach over HTTPS, only through the egress proxy:
+    /// `api.example.com`, `*.example.com` (every name below, not the apex), with an optional
+    /// `:port` (default 443). Non-empty renders the proxy and points OpenClaw at it.
+    #[serde(default)]
+    pub allow_domains: Vec<String>,
+    /// The egress proxy (Squid) that enforces `allow_domains`.
+    #[serde(default)]
+    pub proxy: EgressProxy,
+}
+
+/// The local forward proxy: the only way from the gateway to a host name on the internet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct EgressProxy {
+    /// Port on loopback (and, for the container runtime, on the container network's gateway
+    /// address) where the gateway reaches the proxy.
+    #[serde(default = "defaults::egress_proxy_port")]
+    pub port: u16,
+    /// System user the proxy runs as; nftables lets only it reach public addresses.
+    #[serde(default = "defaults::egress_proxy_user")]
+    pub user: String,
+    /// The Squid binary.
+    #[serde(default = "defaults::squid_bin")]
+    pub squid_bin: String,
+    /// Access log: one line per request (time, client, verdict, method, host:port, server
+    /// address), never a path, header or body. Default `/var/log/<name>-egress-proxy/access.log`.
+    #[serde(default)]
+    pub access_log: Option<String>,
+    /// Where the rendered Squid config is installed. Default `/etc/<name>-egress-proxy/squid.conf`.
+    #[serde(default)]
+    pub config: Option<String>,
+}
+
+impl Default for EgressProxy {
+    fn default() -> Self {
+        Self {
+            port: defaults::egress_proxy_port(),
+            user: defaults::egress_proxy_user(),
+            squid_bin: defaults::squid_bin(),
+            access_log: None,
+            config: None,
+        }
+    }
 }
 
 impl Default for Egress {
@@ -555,6 +603,8 @@ impl Default for Egress {
             nat64_prefixes: Vec::new(),
             container_interfaces: Vec::new(),
             log_denied: true,
+            allow_domains: Vec::new(),
+            proxy: EgressProxy::default(),
         }
     }
 }
@@ -746,6 +796,14 @@ pub struct Container {
 }
 
 impl Container {
+    /// The host's address on the container network: the subnet's first address, which the
+    /// rendered network pins as its gateway (Podman's default too).
+    pub fn network_gateway(&self) -> std::net::IpAddr {
+        match self.subnet.addr() {
+            std::net::IpAddr::V4(a) => std::net::IpAddr::V4((u32::from(a) | 1).into()),
+            std::net::IpAddr::V6(a) => std::net::IpAddr::V6((u128::from(a) | 1).into()),
+        }
+    }
     /// `user` split into `(uid, gid)`; a bare id stands for both. validate.rs requires numbers.
     pub fn ids(&self) -> (&str, &str) {
         self.user
@@ -797,6 +855,7 @@ impl Default for Gateway {
             allowed_origins: Vec::new(),
             rate_limit: RateLimit::default(),
             control_ui: true,
+            extra_ca_certs: None,
             reload: ReloadMode::default(),
         }
     }
@@ -1020,6 +1079,15 @@ pub mod defaults {
     pub fn service_user() -> String {
         "openclaw".into()
     }
+    pub fn egress_proxy_port() -> u16 {
+        3128
+    }
+    pub fn egress_proxy_user() -> String {
+        "openclaw-egress".into()
+    }
+    pub fn squid_bin() -> String {
+        "/usr/sbin/squid".into()
+    }
     pub fn agent_dir() -> String {
         "/etc/openclaw/agent".into()
     }
@@ -1114,6 +1182,55 @@ impl Spec {
             self.secrets.dir.trim_end_matches('/'),
             self.secrets.env_file
         )
+    }
+
+    /// True when `egress.allow_domains` is set: the egress proxy is rendered and used.
+    pub fn uses_egress_proxy(&self) -> bool {
+        !self.egress.allow_domains.is_empty()
+    }
+
+    /// The egress proxy's access log (`egress.proxy.access_log` or its default).
+    pub fn egress_proxy_access_log(&self) -> String {
+        self.egress
+            .proxy
+            .access_log
+            .clone()
+            .unwrap_or_else(|| format!("/var/log/{}-egress-proxy/access.log", self.name))
+    }
+
+    /// The gateway's `Environment=` line for the egress proxy (empty without one): the
+    /// standard variables for clients that honour them (web_fetch's trusted env proxy, exec'd
+    /// tools), loopback exempt.
+    pub fn egress_proxy_environment(&self) -> String {
+        let ca = match &self.gateway.extra_ca_certs {
+            Some(f) => format!(
+                "# gateway.extra_ca_certs: trusted besides the system store.\nEnvironment=NODE_EXTRA_CA_CERTS={f}\n"
+            ),
+            None => String::new(),
+        };
+        if !self.uses_egress_proxy() {
+            return ca;
+        }
+        let url = self.egress_proxy_url();
+        ca + &format!(
+            "# The egress proxy (egress.allow_domains) for every client that reads these.\n\
+             Environment=HTTPS_PROXY={url} HTTP_PROXY={url} https_proxy={url} http_proxy={url} NO_PROXY=localhost,127.0.0.1,::1 no_proxy=localhost,127.0.0.1,::1\n"
+        )
+    }
+
+    /// The egress proxy's unit name.
+    pub fn egress_proxy_unit(&self) -> String {
+        format!("{}-egress-proxy.service", self.name)
+    }
+
+    /// Where the gateway reaches the egress proxy: loopback for a native gateway, the
+    /// container network's gateway address (the host side of the bridge) for a container.
+    pub fn egress_proxy_url(&self) -> String {
+        let port = self.egress.proxy.port;
+        match self.runtime {
+            Runtime::Native => format!("http://127.0.0.1:{port}"),
+            Runtime::Container => format!("http://{}:{port}", self.container.network_gateway()),
+        }
     }
 
     /// True when at least one secret goes through the env file.
