@@ -55,8 +55,9 @@ declare -A hosts=(
   [openclaw-vm]="host = ./hosts/openclaw-vm;"
   [vm-test-gateway]="vmTestNode = \"gateway\";"
   [vm-test-gateway-new-token]="vmTestNode = \"gateway\"; extra = [ ({ lib, ... }: { services.openclaw.gateway.token = lib.mkForce \"gateway_token_v2\"; }) ];"
+  [openclaw-lxc-litellm]="host = ./hosts/openclaw-lxc; extra = [ ./checks/offline-eval/litellm.nix ];"
 )
-for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token; do
+for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token openclaw-lxc-litellm; do
   out=$WORK/$host.json
   fails_before=$fails
   if ! evaluate "${hosts[$host]}" >"$out" 2>"$WORK/$host.err"; then

@@ -22,6 +22,7 @@ STEP_CA_VERSION=0.19.0        # scripts/step-ca/main.go over Debian's library
 DEADNIX_VERSION=1.2.1         # same pin as scripts/check-nix.sh
 QUADLET_PODMAN_VERSION=5.4.2+ds1-2+b2 # Debian trixie's podman, only for its quadlet generator
 SYNAPSE_VERSION=1.163.2       # scripts/pip/synapse-requirements.txt (full freeze)
+LITELLM_VERSION=1.106.2       # scripts/pip/litellm-requirements.txt (full freeze)
 
 # Debian 12 packages the tests run, pinned to the versions checked here. If Debian's archive no
 # longer serves a pinned version (a point or security release replaced it), the candidate is
@@ -72,6 +73,8 @@ BAO_BIN=$CACHE/openbao/bin/bao
 STEP_CA_BIN=$CACHE/step-ca/step-ca
 DEADNIX_BIN=$CACHE/cargo-bin/bin/deadnix
 SYNAPSE_VENV=$CACHE/synapse-venv
+LITELLM_VENV=$CACHE/litellm-venv
+LITELLM_BIN=$LITELLM_VENV/bin/litellm
 
 T0=$(date +%s.%N)
 log() { printf '== %s\n' "$*"; }
@@ -377,6 +380,35 @@ install_synapse() {
   run_logged synapse build_synapse
 }
 
+# ---- LiteLLM proxy: a venv from the committed full freeze (no database: Prisma's engines
+# download from outside the registries). The check starts nothing; the offline start is
+# proven by crates/openclaw-lab/tests/litellm_real.rs.
+litellm_stamp() { sha256sum "$HERE/pip/litellm-requirements.txt" | cut -d' ' -f1; }
+check_litellm() {
+  [ -x "$LITELLM_BIN" ] && [ -f "$LITELLM_VENV/.stamp" ] &&
+    [ "$(cat "$LITELLM_VENV/.stamp")" = "$(litellm_stamp)" ] &&
+    [ "$(readlink -f "$LITELLM_VENV/bin/python3")" = "$(readlink -f "$LITELLM_PYTHON")" ] &&
+    [ "$("$LITELLM_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null)" = "$LITELLM_VERSION" ]
+}
+# Debian's interpreter (the freeze was resolved on it), never a pyenv or other python3 first on
+# PATH: LiteLLM runs as its own user, who may not reach an interpreter under /root.
+LITELLM_PYTHON=/usr/bin/python3
+build_litellm() {
+  [ -x "$LITELLM_PYTHON" ] || die "litellm: $LITELLM_PYTHON is missing (Debian package python3-venv)"
+  rm -rf "$LITELLM_VENV"
+  "$LITELLM_PYTHON" -m venv "$LITELLM_VENV"
+  "$LITELLM_VENV/bin/pip" install --disable-pip-version-check --no-deps \
+    -r "$HERE/pip/litellm-requirements.txt"
+  # Imports the proxy (what `litellm --config` loads) without the network.
+  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
+    "$LITELLM_VENV/bin/python" -c 'import litellm.proxy.proxy_server'
+  litellm_stamp >"$LITELLM_VENV/.stamp"
+}
+install_litellm() {
+  log "litellm $LITELLM_VERSION: venv (about 2 min)"
+  run_logged litellm build_litellm
+}
+
 # ---- main
 MISSING=()
 component() { # name
@@ -409,6 +441,8 @@ component quadlet
 component gatewayimage
 # Synapse: the Matrix homeserver of the Matrix channel test (--with-synapse is kept as a no-op).
 component synapse
+# LiteLLM: the model gateway between OpenClaw and the providers (tests/litellm_real.rs, the lab).
+component litellm
 
 # The Debian binaries, resolved once so env.sh holds absolute paths.
 bin() { command -v "$1" 2>/dev/null || true; }
@@ -457,6 +491,8 @@ report strace "$STRACE_BIN" "$STRACE_BIN" -V
 report squid "$SQUID_BIN" "$SQUID_BIN" -v
 report gateway-image "$GATEWAY_IMAGE" du -h "$GATEWAY_IMAGE"
 report openclaw-matrix-state "$MATRIX_STATE/.version" cat "$MATRIX_STATE/.version"
+report litellm "$LITELLM_BIN" "$LITELLM_VENV/bin/python" -c \
+  'import importlib.metadata as m; print("litellm", m.version("litellm"))'
 if true; then
   report synapse "$SYNAPSE_VENV/bin/python" "$SYNAPSE_VENV/bin/python" -c \
     'import synapse; print("matrix-synapse", synapse.__version__)'
@@ -499,6 +535,7 @@ fi
   exp SQUID_BIN "$SQUID_BIN"
   exp OPENCLAW_GATEWAY_IMAGE "$GATEWAY_IMAGE"
   exp SYNAPSE_VENV "$SYNAPSE_VENV"
+  exp LITELLM_BIN "$LITELLM_BIN"
 } >"$CACHE/.env.sh.new"
 if cmp -s "$CACHE/.env.sh.new" "$CACHE/env.sh"; then
   rm -f "$CACHE/.env.sh.new"

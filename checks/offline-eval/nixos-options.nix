@@ -111,6 +111,7 @@ in
     systemd.services = submodules serviceOptions;
     systemd.timers = submodules timerOptions;
     systemd.tmpfiles.rules = strs;
+    systemd.tmpfiles.packages = opt (types.listOf types.package) [ ];
 
     networking.hostName = opt types.str "nixos";
     networking.nftables.enable = opt types.bool false;

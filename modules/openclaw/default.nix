@@ -79,6 +79,7 @@ in
     ./proxy.nix
     ./observability.nix
     ./plugins.nix
+    ./litellm.nix
   ];
 
   config = lib.mkIf cfg.enable {

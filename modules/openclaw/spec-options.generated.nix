@@ -763,6 +763,210 @@ in
     default = null;
     description = "Caddy reverse proxy in front of the gateway.";
   };
+  litellm = mkOption {
+    type = types.nullOr (types.submodule {
+      options = {
+        listen = mkOption {
+          type = types.str;
+          description = "host:port LiteLLM listens on (the address the gateway's `models.base_url` names).\n\nRequired.";
+        };
+        primary = mkOption {
+          type = types.str;
+          description = "Model group the gateway asks for: one of `providers[].model_group`, and the gateway's `models.primary`.\n\nRequired.";
+        };
+        fallbacks = mkOption {
+          type = types.listOf (types.str);
+          default = [ ];
+          description = "Model groups LiteLLM tries, in order, when the primary fails. They belong here, not in `models.fallbacks`: OpenClaw's own fallback waits out its retries first (about 60 s).";
+        };
+        timeout = mkOption {
+          type = types.strMatching "[0-9]+[smhd]?";
+          default = "5s";
+          description = "Per attempt: a provider that hangs or answers slower than this counts as failed.";
+        };
+        retries = mkOption {
+          type = types.ints.u32;
+          default = 0;
+          description = "Retries of a failed model group before its fallback (0: fall back at once).";
+        };
+        budget_usd = mkOption {
+          type = types.nullOr (types.number);
+          default = null;
+          description = "Spend limit in USD per provider deployment and `budget_period`; over it LiteLLM refuses (HTTP 429, \"crossed budget\"). Counted in LiteLLM's memory: a restart resets it.";
+        };
+        budget_period = mkOption {
+          type = types.strMatching "[0-9]+[smhd]?";
+          default = "30d";
+          description = "";
+        };
+        master_key = mkOption {
+          type = types.str;
+          default = "master_key";
+          description = "Key (inside `openbao.kv_path`) of LiteLLM's master key: the same value as the gateway's `models.api_key` secret (without a database it is the only key LiteLLM takes).";
+        };
+        master_key_min_length = mkOption {
+          type = types.ints.unsigned;
+          default = 16;
+          description = "Shortest master key the secret check accepts.";
+        };
+        providers = mkOption {
+          type = types.listOf (types.submodule {
+            options = {
+              name = mkOption {
+                type = types.str;
+                description = "Deployment name: env var `LITELLM_KEY_<NAME>`, rule comments.\n\nRequired.";
+              };
+              model_group = mkOption {
+                type = types.str;
+                description = "Model group this deployment serves (what clients ask for).\n\nRequired.";
+              };
+              model = mkOption {
+                type = types.str;
+                description = "LiteLLM model string, `<provider>/<model>` (`openai/gpt-4o-mini`).\n\nRequired.";
+              };
+              base_url = mkOption {
+                type = types.str;
+                description = "The provider's API base (`https://api.example.com/v1`).\n\nRequired.";
+              };
+              api_key = mkOption {
+                type = types.str;
+                description = "Key (inside LiteLLM's KV entry) of this provider's API key.\n\nRequired.";
+              };
+              api_key_min_length = mkOption {
+                type = types.ints.unsigned;
+                default = 16;
+                description = "";
+              };
+              input_cost_per_token = mkOption {
+                type = types.nullOr (types.number);
+                default = null;
+                description = "USD per input token, for models LiteLLM's bundled cost map does not know.";
+              };
+              output_cost_per_token = mkOption {
+                type = types.nullOr (types.number);
+                default = null;
+                description = "";
+              };
+            };
+          });
+          description = "Required.";
+        };
+        openbao = mkOption {
+          type = types.nullOr (types.submodule {
+            options = {
+              kv_path = mkOption {
+                type = types.str;
+                description = "Path inside the KV v2 mount holding the provider keys and the master key.\n\nRequired.";
+              };
+              cert_auth_role = mkOption {
+                type = types.str;
+                default = "litellm";
+                description = "Cert auth role LiteLLM's machine certificate logs in as (a policy reading only kv_path).";
+              };
+              cert = mkOption {
+                type = types.str;
+                description = "LiteLLM host's machine certificate and key (step-ca).\n\nRequired.";
+              };
+              key = mkOption {
+                type = types.str;
+                description = "Required.";
+              };
+            };
+          });
+          default = null;
+          description = "LiteLLM's own OpenBao identity (address, CA and KV mount are `secrets.openbao`'s).";
+        };
+        egress = mkOption {
+          type = types.submodule {
+            options = {
+              dns_resolvers = mkOption {
+                type = types.listOf (types.str);
+                default = [ ];
+                description = "The only DNS servers LiteLLM may query.";
+              };
+              allow = mkOption {
+                type = types.listOf (types.submodule {
+                  options = {
+                    name = mkOption {
+                      type = types.str;
+                      description = "What this is for (`litellm`), shown in rule comments.\n\nRequired.";
+                    };
+                    to = mkOption {
+                      type = types.strMatching "[0-9A-Fa-f:.]+(/[0-9]{1,3})?";
+                      description = "Address or CIDR (IPv4 or IPv6).\n\nRequired.";
+                    };
+                    ports = mkOption {
+                      type = types.listOf (types.ints.u16);
+                      description = "Required.";
+                    };
+                    protocol = mkOption {
+                      type = types.enum [ "tcp" "udp" ];
+                      default = "tcp";
+                      description = "";
+                    };
+                    hosts = mkOption {
+                      type = types.listOf (types.str);
+                      default = [ ];
+                      description = "Host names served at this address, so endpoints given by name can be checked.";
+                    };
+                    allow_private = mkOption {
+                      type = types.bool;
+                      default = false;
+                      description = "Required when `to` lies inside an always-blocked range (RFC 1918, ULA, ...).";
+                    };
+                  };
+                });
+                default = [ ];
+                description = "The providers' addresses and ports.";
+              };
+            };
+          };
+          default = { dns_resolvers = [ ]; allow = [ ]; };
+          description = "LiteLLM's egress, deny by default: only these destinations (the providers).";
+        };
+        paths = mkOption {
+          type = types.submodule {
+            options = {
+              bin = mkOption {
+                type = types.str;
+                default = "/usr/bin/litellm";
+                description = "The `litellm` executable (the proxy CLI of `litellm[proxy]`).";
+              };
+              config = mkOption {
+                type = types.str;
+                default = "/etc/litellm/config.yaml";
+                description = "";
+              };
+              service_user = mkOption {
+                type = types.str;
+                default = "litellm";
+                description = "Unix user LiteLLM runs as (its egress rules match it).";
+              };
+              state_dir = mkOption {
+                type = types.str;
+                default = "/var/lib/litellm";
+                description = "Home and working directory (LiteLLM writes caches there).";
+              };
+              secrets_dir = mkOption {
+                type = types.str;
+                default = "/run/secrets/litellm";
+                description = "Where LiteLLM's agent renders its env file (`litellm.env`, 0600, LiteLLM's user).";
+              };
+              agent_dir = mkOption {
+                type = types.str;
+                default = "/etc/litellm/agent";
+                description = "LiteLLM's agent config and templates as installed.";
+              };
+            };
+          };
+          default = { bin = "/usr/bin/litellm"; config = "/etc/litellm/config.yaml"; service_user = "litellm"; state_dir = "/var/lib/litellm"; secrets_dir = "/run/secrets/litellm"; agent_dir = "/etc/litellm/agent"; };
+          description = "";
+        };
+      };
+    });
+    default = null;
+    description = "The LiteLLM proxy between the gateway and the model providers (its own host, user, secrets and egress); `models` then points at it.";
+  };
   runtime = mkOption {
     type = types.enum [ "container" "native" ];
     default = "container";

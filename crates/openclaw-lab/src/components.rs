@@ -55,6 +55,10 @@ pub fn node_bin_dir() -> Result<PathBuf> {
         "",
     )
 }
+/// The LiteLLM proxy CLI (`litellm[proxy]` from the committed freeze).
+pub fn litellm() -> Result<PathBuf> {
+    find("LITELLM_BIN", "litellm-venv/bin/litellm", "litellm")
+}
 pub fn bao() -> Result<PathBuf> {
     find("BAO_BIN", "openbao/bin/bao", "bao")
 }

@@ -215,6 +215,16 @@ pub fn render_and_install(spec: &Spec, state: &Path) -> Result<Vec<Artifact>> {
                 write_file(dest, a.content.as_bytes(), a.mode)?;
                 if a.owner != "root" {
                     chown(dest, &a.owner)?;
+                    // Directories write_file made inside the gateway's state dir (an agent's
+                    // settings.json) are the gateway's too, as tmpfiles.d would make them.
+                    let sd = Path::new(&spec.paths.state_dir);
+                    for dir in dest.ancestors().skip(1) {
+                        if !dir.starts_with(sd) || dir == sd {
+                            break;
+                        }
+                        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+                        chown(dir, &a.owner)?;
+                    }
                 }
             }
         }
@@ -349,12 +359,23 @@ pub fn fallback_units(spec: &Spec, state: &Path) -> Vec<(String, String)> {
 
 /// Unit files to run: rendered ones (`systemd/*.service`) when the renderer produced them,
 /// else the fallback. Written to `<state>/units`. Returns (unit name, path), agent first.
+/// A rendered unit of LiteLLM's (its proxy or its OpenBao agent), by artifact path.
+pub fn is_litellm_unit(spec: &Spec, path: &str) -> bool {
+    use openclaw_render::render::litellm;
+    spec.litellm.is_some()
+        && [litellm::unit_name(spec), litellm::agent_unit_name(spec)]
+            .iter()
+            .any(|u| path == format!("systemd/{u}"))
+}
+
 pub fn write_units(spec: &Spec, state: &Path, arts: &[Artifact]) -> Result<Vec<(String, PathBuf)>> {
     let dir = state.join("units");
     mkdir(&dir, 0o755)?;
     let rendered: Vec<(String, String)> = arts
         .iter()
         .filter(|a| a.path.starts_with("systemd/") && a.path.ends_with(".service"))
+        // LiteLLM's units (`[litellm]`) belong to the llm host, not the gateway's.
+        .filter(|a| !is_litellm_unit(spec, &a.path))
         .map(|a| {
             (
                 a.path.rsplit('/').next().unwrap().to_string(),

@@ -142,6 +142,9 @@ enum Serve {
         /// Append every tool result the gateway returns for a scripted call (JSON lines).
         #[arg(long)]
         tool_results: Option<PathBuf>,
+        /// Put this name into the reply (one of several fixture "providers").
+        #[arg(long)]
+        name: Option<String>,
     },
     /// The forward_auth identity fixture (the lab's stand-in for Keycloak).
     Identity {
@@ -285,7 +288,8 @@ fn run(cli: Cli) -> Result<u8> {
                     key_file,
                     mode_file,
                     tool_results,
-                } => fixtures::llm::run(&listen, models, key_file, mode_file, tool_results)?,
+                    name,
+                } => fixtures::llm::run(&listen, models, key_file, mode_file, name, tool_results)?,
                 Serve::Identity { listen } => fixtures::identity::run(&listen)?,
             }
             Ok(0)

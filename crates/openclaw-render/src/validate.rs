@@ -73,6 +73,7 @@ pub fn problems(spec: &Spec) -> Vec<Problem> {
     container(spec, &mut r);
     paths(spec, &mut r);
     settings(spec, &mut r);
+    litellm(spec, &mut r);
     r.problems
 }
 
@@ -446,6 +447,287 @@ fn models(spec: &Spec, r: &mut Report) {
             "set models.api_key to a secret name (a LiteLLM virtual key)",
         );
     }
+}
+
+/// `[litellm]`: the chain is well formed, the gateway's `[models]` points at it without a
+/// fallback layer of its own, its keys come from its own agent, and its egress reaches the
+/// providers (and nothing else is needed).
+fn litellm(spec: &Spec, r: &mut Report) {
+    let Some(l) = &spec.litellm else {
+        return;
+    };
+    let groups: BTreeSet<&str> = l.providers.iter().map(|p| p.model_group.as_str()).collect();
+    if l.providers.is_empty() {
+        r.add(
+            "litellm.providers",
+            "no provider is listed",
+            "add [[litellm.providers]] with name, model_group, model, base_url and api_key",
+        );
+    }
+    let mut vars = BTreeMap::new();
+    for (i, p) in l.providers.iter().enumerate() {
+        let f = format!("litellm.providers[{i}]");
+        if let Some(j) = vars.insert(p.env_var(), i) {
+            r.add(
+                format!("{f}.name"),
+                format!(
+                    "'{}' gives the same key variable as litellm.providers[{j}]",
+                    p.name
+                ),
+                "give every provider a distinct name",
+            );
+        }
+        if !p.model.contains('/') {
+            r.add(
+                format!("{f}.model"),
+                format!("'{}' does not name LiteLLM's provider", p.model),
+                "write <provider>/<model>, e.g. \"openai/gpt-4o-mini\"",
+            );
+        }
+        if p.api_key_min_length < 8 {
+            r.add(
+                format!("{f}.api_key_min_length"),
+                "a provider key shorter than 8 characters is no key",
+                "set at least 8 (16 by default)",
+            );
+        }
+        for (name, c) in [
+            ("input_cost_per_token", p.input_cost_per_token),
+            ("output_cost_per_token", p.output_cost_per_token),
+        ] {
+            if c.is_some_and(|c| !c.is_finite() || c < 0.0) {
+                r.add(
+                    format!("{f}.{name}"),
+                    "must be a finite, non-negative USD amount",
+                    "write e.g. 0.000002",
+                );
+            }
+        }
+        match parse_url(&p.base_url) {
+            None => r.add(
+                format!("{f}.base_url"),
+                format!("'{}' is not an http(s) URL", p.base_url),
+                "write e.g. https://api.example.com/v1",
+            ),
+            Some(u) => {
+                let allowed = l.egress.allow.iter().any(|a| {
+                    a.protocol == Protocol::Tcp
+                        && a.ports.contains(&u.port)
+                        && match u.host.parse::<IpAddr>() {
+                            Ok(ip) => a.to.contains(ip),
+                            Err(_) => a.hosts.iter().any(|h| h == &u.host),
+                        }
+                });
+                if !allowed {
+                    r.add(
+                        "litellm.egress.allow",
+                        format!("nothing lets LiteLLM reach {}:{} ({f}.base_url)", u.host, u.port),
+                        format!(
+                            "add [[litellm.egress.allow]] with to = \"<address of {}>\", ports = [{}]{}",
+                            u.host,
+                            u.port,
+                            if u.host.parse::<IpAddr>().is_ok() { String::new() } else { format!(", hosts = [\"{}\"]", u.host) }
+                        ),
+                    );
+                }
+                if u.host.parse::<IpAddr>().is_err() && l.egress.dns_resolvers.is_empty() {
+                    r.add(
+                        "litellm.egress.dns_resolvers",
+                        format!("{f}.base_url names a host but no DNS resolver is allowed"),
+                        "list the resolver's address in litellm.egress.dns_resolvers",
+                    );
+                }
+            }
+        }
+    }
+    for (i, d) in l.egress.dns_resolvers.iter().enumerate() {
+        if d.parse::<IpAddr>().is_err() {
+            r.add(
+                format!("litellm.egress.dns_resolvers[{i}]"),
+                format!("'{d}' is not an IP address"),
+                "nftables needs addresses: write e.g. \"10.0.3.1\"",
+            );
+        }
+    }
+    for (i, a) in l.egress.allow.iter().enumerate() {
+        let f = format!("litellm.egress.allow[{i}]");
+        if a.ports.is_empty() || a.ports.contains(&0) {
+            r.add(
+                format!("{f}.ports"),
+                "needs at least one port between 1 and 65535",
+                "list the ports, e.g. [443]",
+            );
+        }
+        if a.to.prefix() < if a.to.is_ipv4() { 8 } else { 32 } {
+            r.add(
+                format!("{f}.to"),
+                format!("{} is too broad for an allow rule", a.to),
+                "name the providers' hosts or a small subnet",
+            );
+        }
+        if let Some(m) = net::metadata_addrs()
+            .into_iter()
+            .find(|m| a.to.contains(*m))
+        {
+            r.add(
+                format!("{f}.to"),
+                format!("{} reaches the cloud metadata service {m}", a.to),
+                "no rule may open the metadata service: exclude it from the range",
+            );
+        }
+    }
+    if !groups.contains(l.primary.as_str()) {
+        r.add(
+            "litellm.primary",
+            format!("'{}' is not a model_group of litellm.providers", l.primary),
+            "name the model_group of one of the providers",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, f) in l.fallbacks.iter().enumerate() {
+        if !groups.contains(f.as_str()) {
+            r.add(
+                format!("litellm.fallbacks[{i}]"),
+                format!("'{f}' is not a model_group of litellm.providers"),
+                "name the model_group of one of the providers, or remove it",
+            );
+        } else if f == &l.primary || !seen.insert(f.as_str()) {
+            r.add(
+                format!("litellm.fallbacks[{i}]"),
+                "repeats the primary or an earlier fallback",
+                "remove it",
+            );
+        }
+    }
+    if !(1..=600).contains(&l.timeout.as_secs()) {
+        r.add(
+            "litellm.timeout",
+            format!("{} is outside 1s..10m", l.timeout),
+            "set the longest a provider may take to answer, e.g. \"5s\" (a hang falls back after it)",
+        );
+    }
+    if l.retries > 3 {
+        r.add(
+            "litellm.retries",
+            format!(
+                "{} retries delay every fallback by that many attempts",
+                l.retries
+            ),
+            "set 0 (fall back at once) to 3",
+        );
+    }
+    if l.budget_usd.is_some_and(|b| !b.is_finite() || b <= 0.0) {
+        r.add(
+            "litellm.budget_usd",
+            "must be a positive USD amount",
+            "write e.g. 20.0, or remove it",
+        );
+    }
+    if l.budget_period.as_secs() == 0 {
+        r.add("litellm.budget_period", "is zero", "write e.g. \"30d\"");
+    }
+    if l.master_key_min_length < text_min_master() {
+        r.add(
+            "litellm.master_key_min_length",
+            format!(
+                "below {}: the master key is the only key LiteLLM takes",
+                text_min_master()
+            ),
+            format!("set at least {}", text_min_master()),
+        );
+    }
+    let port = crate::render::litellm::listen_parts(&l.listen).1;
+    let m = &spec.models;
+    if let Some(u) = parse_url(&m.base_url) {
+        if u.port.to_string() != port {
+            r.add(
+                "models.base_url",
+                format!(
+                    "points at port {} but LiteLLM listens on {}",
+                    u.port, l.listen
+                ),
+                format!("write the address of litellm.listen with port {port}"),
+            );
+        }
+    }
+    if m.primary != l.primary {
+        r.add(
+            "models.primary",
+            format!("'{}' is not LiteLLM's primary '{}'", m.primary, l.primary),
+            format!("set models.primary = \"{}\"", l.primary),
+        );
+    }
+    for (i, id) in m.models.iter().enumerate() {
+        if !groups.contains(id.as_str()) {
+            r.add(
+                format!("models.models[{i}]"),
+                format!("LiteLLM serves no model group '{id}'"),
+                "list only model_group names of litellm.providers",
+            );
+        }
+    }
+    if !m.fallbacks.is_empty() {
+        r.add(
+            "models.fallbacks",
+            "OpenClaw's own fallback behind LiteLLM multiplies the two layers' retries (OpenClaw alone waits about 60 s before its fallback)",
+            "move them to litellm.fallbacks and leave models.fallbacks empty",
+        );
+    }
+    if m.api_key.is_none() {
+        r.add(
+            "models.api_key",
+            "the gateway needs LiteLLM's key",
+            "set models.api_key to the secret holding LiteLLM's master key",
+        );
+    }
+    let p = &l.paths;
+    if p.service_user == spec.paths.service_user {
+        r.add(
+            "litellm.paths.service_user",
+            "LiteLLM runs as the gateway's user, so the gateway could read the provider keys",
+            "give LiteLLM its own user, e.g. \"litellm\"",
+        );
+    }
+    if text::is_within(&p.secrets_dir, &spec.secrets.dir)
+        || text::is_within(&spec.secrets.dir, &p.secrets_dir)
+    {
+        r.add(
+            "litellm.paths.secrets_dir",
+            "shares a directory with secrets.dir, where the gateway's files live",
+            "use a directory of its own, e.g. /run/secrets/litellm",
+        );
+    }
+    match (spec.secrets.backend, &l.openbao) {
+        (SecretBackend::Openbao, None) => r.add(
+            "litellm.openbao",
+            "LiteLLM's keys need an OpenBao identity of their own",
+            "add [litellm.openbao] with kv_path, cert and key (a cert-auth role reading only that path)",
+        ),
+        (SecretBackend::Openbao, Some(b)) => {
+            if let Some(gw) = &spec.secrets.openbao {
+                if gw.kv_path == b.kv_path {
+                    r.add(
+                        "litellm.openbao.kv_path",
+                        "is the gateway's KV path: one policy would read both sets of keys",
+                        "use a path of its own, e.g. \"homelab/litellm\"",
+                    );
+                }
+                if gw.cert_auth_role == b.cert_auth_role {
+                    r.add(
+                        "litellm.openbao.cert_auth_role",
+                        "is the gateway's role",
+                        "use a role of its own whose policy reads only litellm.openbao.kv_path",
+                    );
+                }
+            }
+        }
+        // sops-nix/agenix put litellm.paths.secrets_dir/litellm.env in place; no agent.
+        (SecretBackend::Files, _) => {}
+    }
+}
+
+fn text_min_master() -> usize {
+    16
 }
 
 fn channels(spec: &Spec, r: &mut Report) {

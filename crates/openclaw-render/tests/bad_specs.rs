@@ -59,6 +59,7 @@ fn rejection(example: &str, edits: &[(&str, &str)]) -> String {
 const LXC: &str = "lxc-homelab.toml";
 const AGENTS: &str = "vps-agents-cron.toml";
 const MULTI: &str = "podman-multi-agent.toml";
+const LAB: &str = "lab-litellm.toml";
 
 /// (example, edits as (path, TOML literal), the field the message must name)
 type Case = (
@@ -247,6 +248,27 @@ const CASES: &[Case] = &[
     (AGENTS, &[("cron[0].schedule", "\"0 8 * * 5-1\"")], "cron[0].schedule"),
     (AGENTS, &[("cron[0].schedule", "\"0 8 31 2 *\"")], "cron[0].schedule"),
     (AGENTS, &[("cron[0].schedule", "\"5/15 * * * *\"")], "cron[0].schedule"),
+    // [litellm]: the gateway points at it without a fallback layer of its own, its keys stay
+    // its own, its egress reaches each provider.
+    (LAB, &[("models.fallbacks", "[\"lab-fallback\"]"), ("models.models", "[\"lab-model\", \"lab-fallback\"]")], "models.fallbacks"),
+    (LAB, &[("models.primary", "\"lab-fallback\""), ("models.models", "[\"lab-fallback\"]")], "models.primary"),
+    (LAB, &[("models.base_url", "\"http://llm.olab.test:4001/v1\"")], "models.base_url"),
+    (LAB, &[("litellm.primary", "\"nope\"")], "litellm.primary"),
+    (LAB, &[("litellm.fallbacks", "[\"lab-model\"]")], "litellm.fallbacks[0]"),
+    (LAB, &[("litellm.timeout", "\"0s\"")], "litellm.timeout"),
+    (LAB, &[("litellm.retries", "9")], "litellm.retries"),
+    (LAB, &[("litellm.budget_usd", "-1.0")], "litellm.budget_usd"),
+    (LAB, &[("litellm.providers", "[]")], "litellm.providers"),
+    (LAB, &[("litellm.providers[0].base_url", "\"http://203.0.113.99:8080/v1\"")], "litellm.egress.allow"),
+    (LAB, &[("litellm.providers[0].model", "\"lab-model\"")], "litellm.providers[0].model"),
+    (LAB, &[("litellm.providers[1].name", "\"provider_a\"")], "litellm.providers[1].name"),
+    (LAB, &[("litellm.paths.service_user", "\"olab-gw\"")], "litellm.paths.service_user"),
+    (LAB, &[("litellm.paths.secrets_dir", "\"/var/lib/openclaw-lab/gateway/secrets/litellm\"")], "litellm.paths.secrets_dir"),
+    (LAB, &[("litellm.openbao.kv_path", "\"lab/openclaw\"")], "litellm.openbao.kv_path"),
+    (LAB, &[("litellm.openbao.cert_auth_role", "\"openclaw\"")], "litellm.openbao.cert_auth_role"),
+    (LAB, &[("litellm.openbao", "-")], "litellm.openbao"),
+    (LAB, &[("litellm.egress.allow[0].to", "\"169.254.0.0/16\"")], "litellm.egress.allow[0].to"),
+    (LAB, &[("litellm.listen", "\"4000\"")], "litellm.listen"),
 ];
 
 #[test]

@@ -819,3 +819,91 @@ fn container_traffic_is_filtered_in_forward_and_the_published_port_only_from_all
         "{other:?}"
     );
 }
+
+/// `[litellm]`'s table: LiteLLM's user reaches its providers (the peer's 8080 here) and its
+/// resolver, nothing else, refused at once; other users are not filtered by it.
+#[test]
+fn litellm_reaches_only_its_providers() {
+    let lab = lab();
+    let text = format!(
+        r#"{MINIMAL}
+[gateway]
+port = 18789
+token = "k"
+[egress]
+dns_resolvers = ["{P4}"]
+[[egress.allow]]
+name = "litellm"
+to = "{P4}"
+ports = [443]
+allow_private = true
+[container]
+image = "localhost/openclaw-gateway@sha256:{zeros}"
+[paths]
+service_user = "olab-gw-test"
+[litellm]
+listen = "{P4}:443"
+primary = "m"
+[[litellm.providers]]
+name = "provider"
+model_group = "m"
+model = "openai/m"
+base_url = "http://{P6}:8080/v1"
+api_key = "provider_key"
+[litellm.egress]
+dns_resolvers = ["{P4}"]
+[[litellm.egress.allow]]
+name = "provider"
+to = "{P6}"
+ports = [8080]
+[litellm.paths]
+service_user = "nobody"
+[secrets]
+backend = "files"
+[secrets.items.k]
+path = "/run/secrets/k"
+min_length = 32
+"#,
+        zeros = "0".repeat(64),
+    );
+    let text = text.replace(
+        "[models]\nbase_url = \"https://litellm.example/v1\"",
+        &format!("[models]\nbase_url = \"http://{P4}:443/v1\"\napi_key = \"k\""),
+    );
+    let text = text.replace("[secrets.items.k]\n\n", "");
+    let spec = Spec::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+    let arts = render_all(&spec).unwrap_or_else(|e| panic!("{e}"));
+    let ruleset = &arts
+        .iter()
+        .find(|a| a.path == openclaw_render::render::litellm::NFT_PATH)
+        .unwrap()
+        .content;
+    lab.client.load(ruleset);
+    let nobody = Some(nobody_uid());
+    for (dst, port, proto, want) in [
+        (P6, 8080, Protocol::Tcp, Verdict::Allow),
+        (P4, 53, Protocol::Udp, Verdict::Allow),
+        (P4, 53, Protocol::Tcp, Verdict::Allow),
+        (P4, 8080, Protocol::Tcp, Verdict::Deny),
+        (P6, 443, Protocol::Tcp, Verdict::Deny),
+        (PUB4_P, 443, Protocol::Tcp, Verdict::Deny),
+        (PUB6_P, 8080, Protocol::Tcp, Verdict::Deny),
+        (P4, 9999, Protocol::Udp, Verdict::Deny),
+    ] {
+        let o = probe(&lab.client, nobody, ip(dst), port, proto);
+        assert_eq!(o.verdict, want, "litellm {proto:?} {dst}:{port}: {o:?}");
+        if want == Verdict::Deny {
+            assert!(
+                !o.is_timeout() && o.elapsed < Duration::from_millis(300),
+                "{proto:?} {dst}:{port} must fail fast, got {o:?}"
+            );
+        }
+        // Root is not LiteLLM: this table leaves it alone.
+        let o = probe(&lab.client, None, ip(dst), port, proto);
+        assert_eq!(
+            o.verdict,
+            Verdict::Allow,
+            "root {proto:?} {dst}:{port}: {o:?}"
+        );
+    }
+}

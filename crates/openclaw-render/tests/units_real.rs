@@ -32,6 +32,9 @@ fn runnable(spec: &mut Spec) {
     spec.paths.secretcheck_bin = "/bin/true".into();
     spec.paths.probe_bin = "/bin/true".into();
     spec.paths.bao_bin = "/bin/true".into();
+    if let Some(l) = spec.litellm.as_mut() {
+        l.paths.bin = "/bin/true".into();
+    }
 }
 
 fn write_units(dir: &Path, arts: &[Artifact]) {
@@ -49,6 +52,7 @@ fn every_rendered_unit_passes_systemd_analyze_verify() {
         "lxc-homelab.toml",
         "vps-agents-cron.toml",
         "hardened-vps.toml",
+        "lab-litellm.toml",
     ] {
         let arts = artifacts(example, runnable);
         let dir = tempfile::tempdir().unwrap();
@@ -133,6 +137,33 @@ fn the_hardened_gateway_unit_scores_ok_with_systemd_analyze_security() {
     assert!(
         bare_score > score + 3.0,
         "drop-in barely changes the score ({bare_score} vs {score})"
+    );
+}
+
+/// LiteLLM's unit carries its hardening inline (no drop-in): the same bar as the gateway's.
+#[test]
+fn the_litellm_unit_scores_ok_with_systemd_analyze_security() {
+    let sa = support::tool("SYSTEMD_ANALYZE_BIN", "/usr/bin/systemd-analyze");
+    let arts = artifacts("lab-litellm.toml", runnable);
+    let dir = tempfile::tempdir().unwrap();
+    write_units(dir.path(), &arts);
+    let unit = "openclaw-litellm.service";
+    let out = Command::new(&sa)
+        .args(["security", "--offline=true", unit])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f32 = text
+        .lines()
+        .find_map(|l| l.split(&format!("exposure level for {unit}: ")).nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no score in:\n{text}"));
+    println!("systemd-analyze security: {unit} exposure {score}");
+    assert!(
+        score < 2.0,
+        "exposure {score}: LiteLLM's unit is weaker than promised"
     );
 }
 
@@ -994,4 +1025,89 @@ fn caddy_lets_only_authenticated_requests_through_with_the_providers_identity() 
     assert_eq!(header(head, "X-Content-Type-Options"), Some("nosniff"));
     assert_eq!(header(head, "X-Frame-Options"), Some("DENY"));
     assert_eq!(header(head, "Server"), None, "the Server header is dropped");
+}
+
+/// `[litellm]`: LiteLLM's user and directories, and each agent's settings.json written by
+/// systemd-tmpfiles as the gateway's user with the rendered content (the NixOS path).
+#[test]
+fn litellm_tmpfiles_and_agent_settings_make_what_the_units_need() {
+    use std::os::unix::fs::MetadataExt;
+    let arts = artifacts("lab-litellm.toml", |_| {});
+    let spec = Spec::from_path(&support::example("lab-litellm.toml")).unwrap();
+    let l = spec.litellm.as_ref().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let write = |p: &str| {
+        let f = root.path().join("in").join(p.replace('/', "_"));
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, get(&arts, p)).unwrap();
+        f
+    };
+    let sysroot = root.path().join("root");
+    std::fs::create_dir_all(sysroot.join("etc")).unwrap();
+    let run = |tool: &str, args: Vec<std::ffi::OsString>| {
+        let out = Command::new(tool).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let rootarg = std::ffi::OsString::from(format!("--root={}", sysroot.display()));
+    run(
+        "systemd-sysusers",
+        vec![
+            rootarg.clone(),
+            write("systemd/sysusers.d/openclaw.conf").into(),
+            write("systemd/sysusers.d/openclaw-litellm.conf").into(),
+        ],
+    );
+    run(
+        "systemd-tmpfiles",
+        vec![
+            "--create".into(),
+            rootarg,
+            write("systemd/tmpfiles.d/openclaw.conf").into(),
+            write("systemd/tmpfiles.d/openclaw-litellm.conf").into(),
+            write("systemd/tmpfiles.d/openclaw-agent-settings.conf").into(),
+        ],
+    );
+    let passwd = std::fs::read_to_string(sysroot.join("etc/passwd")).unwrap();
+    let uid_of = |name: &str| -> u32 {
+        passwd
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {passwd}"))
+            .split(':')
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (gw, ll) = (
+        uid_of(&spec.paths.service_user),
+        uid_of(&l.paths.service_user),
+    );
+    assert_ne!(gw, ll, "LiteLLM has an account of its own");
+    let meta = |p: &str| std::fs::metadata(sysroot.join(p.trim_start_matches('/'))).unwrap();
+    let secrets = meta(&l.paths.secrets_dir);
+    assert_eq!(
+        (secrets.uid(), secrets.gid(), secrets.mode() & 0o7777),
+        (0, ll, 0o750),
+        "LiteLLM traverses its secrets dir, the gateway does not"
+    );
+    let staged = meta(&l.paths.staging_dir());
+    assert_eq!((staged.uid(), staged.mode() & 0o7777), (0, 0o700));
+    let state = meta(&l.paths.state_dir);
+    assert_eq!((state.uid(), state.mode() & 0o7777), (ll, 0o750));
+    let settings = format!("{}/agents/main/agent/settings.json", spec.paths.state_dir);
+    let m = meta(&settings);
+    assert_eq!((m.uid(), m.mode() & 0o7777), (gw, 0o600));
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sysroot.join(settings.trim_start_matches('/'))).unwrap(),
+    )
+    .unwrap();
+    let rendered: serde_json::Value =
+        serde_json::from_str(get(&arts, "openclaw-agents/main/settings.json")).unwrap();
+    assert_eq!(written, rendered);
+    assert_eq!(written["retry"]["provider"]["maxRetries"], 0);
 }

@@ -376,7 +376,7 @@ fn template(secret_path: &str, f: &RenderedSecretFile) -> String {
             "{{{{- /* {}: rendered by openclaw-render; the value comes from OpenBao at run time */ -}}}}\n\
              {{{{- with secret {path} }}}}{{{{ {} }}}}{{{{ end -}}}}\n",
             f.file_name(),
-            field(&f.values[0].kv_key)
+            kv_field(&f.values[0].kv_key)
         ),
         SecretFileKind::Env => {
             let mut t = format!(
@@ -388,7 +388,7 @@ fn template(secret_path: &str, f: &RenderedSecretFile) -> String {
                 t.push_str(&format!(
                     "{}={{{{ {} }}}}\n",
                     v.env_var.as_deref().unwrap_or(&v.secret),
-                    field(&v.kv_key)
+                    kv_field(&v.kv_key)
                 ));
             }
             t.push_str("{{ end -}}\n");
@@ -399,7 +399,7 @@ fn template(secret_path: &str, f: &RenderedSecretFile) -> String {
 
 /// `.Data.data.key` when the key is a Go identifier (so a missing key fails the render),
 /// `index .Data.data "key"` otherwise.
-fn field(key: &str) -> String {
+pub(crate) fn kv_field(key: &str) -> String {
     let ident = key
         .chars()
         .next()
@@ -413,12 +413,12 @@ fn field(key: &str) -> String {
 }
 
 /// A Go string literal (JSON escapes are a subset Go accepts).
-fn go_str(s: &str) -> String {
+pub(crate) fn go_str(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
 
 /// An HCL string literal: JSON escapes, plus `${`/`%{` escaped so nothing interpolates.
-fn hcl_str(s: &str) -> String {
+pub(crate) fn hcl_str(s: &str) -> String {
     go_str(s).replace("${", "$${").replace("%{", "%%{")
 }
 
@@ -491,8 +491,8 @@ mod tests {
 
     #[test]
     fn odd_keys_use_index_and_strings_are_escaped() {
-        assert_eq!(field("my-key"), "index .Data.data \"my-key\"");
-        assert_eq!(field("ok_key1"), ".Data.data.ok_key1");
+        assert_eq!(kv_field("my-key"), "index .Data.data \"my-key\"");
+        assert_eq!(kv_field("ok_key1"), ".Data.data.ok_key1");
         assert_eq!(hcl_str("a${b}\"c"), "\"a$${b}\\\"c\"");
     }
 

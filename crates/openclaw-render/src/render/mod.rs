@@ -6,6 +6,7 @@
 pub mod bao_agent;
 pub mod caddy;
 pub mod egress_proxy;
+pub mod litellm;
 pub mod manifest;
 pub mod nftables;
 pub mod openclaw_json;
@@ -155,6 +156,7 @@ pub fn render_all(spec: &Spec) -> Result<Artifacts, RenderError> {
     artifacts.extend(systemd::render(spec));
     artifacts.extend(caddy::render(spec));
     artifacts.extend(prometheus::render(spec));
+    artifacts.extend(litellm::render(spec));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts.push(manifest::render(spec, &artifacts));
     // `check` runs this too, so what it passes can be written (one validation path).

@@ -117,7 +117,7 @@ pub(crate) fn blocked_ranges(spec: &Spec) -> Vec<(Cidr, String)> {
 }
 
 /// `ip` or `ip6`: the match keyword for an address family.
-fn fam(v6: bool) -> &'static str {
+pub(crate) fn fam(v6: bool) -> &'static str {
     if v6 {
         "ip6"
     } else {
@@ -126,7 +126,7 @@ fn fam(v6: bool) -> &'static str {
 }
 
 /// One element bare, several as an anonymous set.
-fn set_of(items: &[String]) -> String {
+pub(crate) fn set_of(items: &[String]) -> String {
     match items {
         [one] => one.clone(),
         many => format!("{{ {} }}", many.join(", ")),
@@ -134,7 +134,7 @@ fn set_of(items: &[String]) -> String {
 }
 
 /// A comment nft accepts: no double quotes, at most 128 bytes.
-fn comment(text: &str) -> String {
+pub(crate) fn comment(text: &str) -> String {
     // nft has no escapes inside a quoted string: drop what could close or break it.
     let mut s: String = text
         .chars()
@@ -292,7 +292,7 @@ fn deny_chain(w: &mut String, spec: &Spec) {
     );
 }
 
-fn allow_rule(rule: &EgressRule) -> String {
+pub(crate) fn allow_rule(rule: &EgressRule) -> String {
     let mut ports = rule.ports.clone();
     ports.sort_unstable();
     ports.dedup();

@@ -224,8 +224,15 @@ fn models(spec: &Spec) -> Value {
     if let Some(key) = &m.api_key {
         provider.insert("apiKey".into(), secret_ref(spec, key));
     }
-    if let Some(t) = m.timeout {
-        provider.insert("timeoutSeconds".into(), json!(t.as_secs()));
+    // Behind LiteLLM: long enough for its whole fallback chain, so OpenClaw gets LiteLLM's
+    // answer (or its error) instead of cutting the request off first.
+    let timeout = m.timeout.map(|t| t.as_secs()).or_else(|| {
+        spec.litellm
+            .as_ref()
+            .map(super::litellm::gateway_timeout_secs)
+    });
+    if let Some(t) = timeout {
+        provider.insert("timeoutSeconds".into(), json!(t));
     }
     provider.insert(
         "models".into(),

@@ -4,6 +4,7 @@
 //! serde model, and `deny_unknown_fields` everywhere means a typo is an error naming the key,
 //! never a silently ignored setting.
 
+pub mod litellm;
 mod secret_files;
 mod strict_json;
 pub mod text;
@@ -15,6 +16,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use litellm::{Litellm, LitellmProvider};
 pub use secret_files::{RenderedSecretFile, RequiredValue, SecretFileKind};
 pub use units::{ByteSize, Cidr, Duration};
 
@@ -56,6 +58,10 @@ pub struct Spec {
     /// Caddy reverse proxy in front of the gateway.
     #[serde(default)]
     pub proxy: Option<Proxy>,
+    /// The LiteLLM proxy between the gateway and the model providers (its own host, user,
+    /// secrets and egress); `models` then points at it.
+    #[serde(default)]
+    pub litellm: Option<Litellm>,
     /// How the gateway runs: as the Podman container (quadlet; what the NixOS module deploys)
     /// or as a native systemd service (hosts without Podman).
     #[serde(default)]

@@ -110,6 +110,26 @@ pub const KINDS: &[(&str, Kind)] = &[
     ("paths.service_user", Kind::Name),
     ("paths.agent_dir", Kind::AbsPath),
     ("paths.plugins_dir", Kind::AbsPath),
+    ("litellm.listen", Kind::HostPort),
+    ("litellm.master_key", Kind::Name),
+    ("litellm.providers[].name", Kind::Name),
+    ("litellm.providers[].base_url", Kind::Url),
+    ("litellm.providers[].api_key", Kind::Name),
+    ("litellm.openbao.kv_path", Kind::Label),
+    ("litellm.openbao.cert_auth_role", Kind::Name),
+    ("litellm.openbao.cert", Kind::AbsPath),
+    ("litellm.openbao.key", Kind::AbsPath),
+    ("litellm.egress.dns_resolvers[]", Kind::Host),
+    ("litellm.egress.allow[].name", Kind::Name),
+    ("litellm.egress.allow[].hosts[]", Kind::Host),
+    ("litellm.paths.bin", Kind::AbsPath),
+    ("litellm.paths.config", Kind::AbsPath),
+    ("litellm.paths.service_user", Kind::Name),
+    ("litellm.paths.state_dir", Kind::AbsPath),
+    ("litellm.paths.secrets_dir", Kind::AbsPath),
+    ("litellm.paths.agent_dir", Kind::AbsPath),
+    // litellm.primary, .fallbacks[], .providers[].model_group and .model: Label (model names
+    // like `openai/gpt-4o-mini`; they reach YAML only through its string escaping).
     // The passthrough only reaches openclaw.json (serde_json escapes); validate.rs owns it.
     ("settings", Kind::FreeText),
 ];
