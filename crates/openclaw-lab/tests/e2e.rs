@@ -547,14 +547,6 @@ fn end_to_end(mode: GatewayMode) {
     let (ok, out) = check("auth");
     eprintln!("{out}");
     assert!(ok, "auth check failed:\n{out}");
-    // 4a. OpenClaw's own security audit on the live gateway, judged by the allowlist; one chat
-    // turn with a tool call leaves exactly one redacted audit record.
-    let (ok, out) = check("audit");
-    eprintln!("{out}");
-    assert!(ok, "OpenClaw's security audit of the live gateway:\n{out}");
-    let (ok, out) = check("audit-trail");
-    eprintln!("{out}");
-    assert!(ok, "audit-trail check failed:\n{out}");
     // WebSocket `connect`: no token -> NOT_PAIRED, wrong -> AUTH_TOKEN_MISMATCH (close 1008),
     // the rendered token -> hello-ok.
     for (case, seen) in [
@@ -571,6 +563,14 @@ fn end_to_end(mode: GatewayMode) {
             "{case}: expected {seen}:\n{out}"
         );
     }
+    // 4a. OpenClaw's own security audit on the live gateway, judged by the allowlist; one chat
+    // turn with a tool call leaves exactly one redacted audit record.
+    let (ok, out) = check("audit");
+    eprintln!("{out}");
+    assert!(ok, "OpenClaw's security audit of the live gateway:\n{out}");
+    let (ok, out) = check("audit-trail");
+    eprintln!("{out}");
+    assert!(ok, "audit-trail check failed:\n{out}");
     let root = st.join("pki/root_ca.crt").display().to_string();
     let site = format!("https://{}/healthz", spec.proxy.as_ref().unwrap().site);
     let no_id = http_status(&LAN_CANARY.netns(), &site, &["--cacert", &root]);
