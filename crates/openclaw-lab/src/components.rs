@@ -71,6 +71,12 @@ pub fn caddy() -> Result<PathBuf> {
 pub fn squid() -> Result<PathBuf> {
     find("SQUID_BIN", "squid/squid", "squid")
 }
+pub fn chromium() -> Result<PathBuf> {
+    find("CHROMIUM_BIN", "chromium/chromium", "chromium")
+}
+pub fn chromedriver() -> Result<PathBuf> {
+    find("CHROMEDRIVER_BIN", "chromium/chromedriver", "chromedriver")
+}
 pub fn quadlet() -> Result<PathBuf> {
     find("QUADLET_BIN", "quadlet/quadlet", "")
 }

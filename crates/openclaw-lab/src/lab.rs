@@ -208,6 +208,8 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
 
     tracing::info!("proxy");
     proxy::start(&spec, &st, &pki, &arts)?;
+    tracing::info!("published on this machine's loopback");
+    crate::publish::start(&spec, &st, &pki)?;
 
     tracing::info!("waiting for the gateway's /readyz");
     wait_ready(&spec, Duration::from_secs(180)).with_context(|| {

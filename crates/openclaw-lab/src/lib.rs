@@ -23,6 +23,7 @@ pub mod owner;
 pub mod pki;
 pub mod podman_compat;
 pub mod proxy;
+pub mod publish;
 pub mod renew;
 pub mod state;
 pub mod timer;

@@ -67,6 +67,9 @@ enum Cmd {
         /// This is a NixOS test VM whose own network carries the lab's addresses.
         #[arg(long)]
         vm: bool,
+        /// browser: where the screenshots go (default: the lab state's browser/).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Bring the lab up, run every check from the right hosts, tear it down.
     Test {
@@ -151,6 +154,16 @@ enum Serve {
         #[arg(long)]
         listen: String,
     },
+    /// Publish a lab address on this machine's loopback (started in the machine's own
+    /// network namespace; joins `--netns` after binding).
+    Forward {
+        #[arg(long = "listen", required = true)]
+        listen: Vec<std::net::SocketAddr>,
+        #[arg(long)]
+        netns: String,
+        #[arg(long)]
+        to: std::net::SocketAddr,
+    },
 }
 
 fn main() -> ExitCode {
@@ -224,9 +237,23 @@ fn run(cli: Cli) -> Result<u8> {
             from_container,
             host,
             vm,
+            out,
         } => {
             if let Some(h) = host {
                 return on_lab_host(&h);
+            }
+            if which == checks::Which::Browser {
+                // A browser on this machine, through the loopback the lab publishes on.
+                let st = state::state_dir();
+                let spec = lab::load_effective_spec()?;
+                let out = out.unwrap_or_else(|| checks::browser::default_out(&st));
+                let report = checks::browser::run(&spec, &st, &out)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{}", report.to_text());
+                }
+                return Ok(if report.ok() { 0 } else { 1 });
             }
             checks::location::ensure(&format!("{which:?}").to_lowercase(), vm)?;
             if from_container {
@@ -291,6 +318,9 @@ fn run(cli: Cli) -> Result<u8> {
                     name,
                 } => fixtures::llm::run(&listen, models, key_file, mode_file, name, tool_results)?,
                 Serve::Identity { listen } => fixtures::identity::run(&listen)?,
+                Serve::Forward { listen, netns, to } => {
+                    fixtures::forward::run(&listen, &netns, to)?
+                }
             }
             Ok(0)
         }

@@ -68,6 +68,7 @@ pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<()> {
 pub struct Spawn<'a> {
     /// Pidfile and log name (`vault`, `gateway-unit`).
     pub name: &'a str,
+    /// The lab namespace to run in; [`MACHINE`] for the machine's own (the loopback forwarder).
     pub netns: &'a str,
     pub argv: Vec<String>,
     /// Environment on top of a clean PATH/HOME/LANG. Secrets never go in argv; they may go
@@ -86,10 +87,17 @@ pub fn logfile(state: &Path, name: &str) -> PathBuf {
     state.join("logs").join(format!("{name}.log"))
 }
 
+/// `Spawn::netns` for a process in the machine's own namespaces, not a lab host's.
+pub const MACHINE: &str = "";
+
 /// The command line that runs `argv` inside `netns` (optionally as `user`).
 pub fn netns_command(netns: &str, user: Option<&str>, argv: &[String]) -> Command {
     let mnt = crate::netns::mount_ns(netns);
-    let mut c = if mnt.exists() {
+    let mut c = if netns == MACHINE {
+        let mut c = Command::new("env");
+        c.arg("--");
+        c
+    } else if mnt.exists() {
         // The host's own mount namespace (see netns.rs), shared by all its processes.
         let mut c = Command::new("nsenter");
         c.arg(format!("--net=/run/netns/{netns}"))

@@ -29,7 +29,7 @@ const LAB_SPEC: &str = "lab";
 
 /// `openclaw ARGS` as the gateway runs: in its container, or as its user with its unit's
 /// environment. npm stays offline (the audit would try to install missing plugins).
-fn openclaw_as_gateway(spec: &Spec, args: &[&str]) -> Result<Command> {
+pub(crate) fn openclaw_as_gateway(spec: &Spec, args: &[&str]) -> Result<Command> {
     let mut c;
     match spec.runtime {
         Runtime::Container => {

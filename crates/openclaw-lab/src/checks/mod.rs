@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod container;
 pub mod egress;
 pub mod egress_names;
@@ -27,6 +28,8 @@ pub enum Which {
     Audit,
     /// One chat turn with a tool call leaves exactly one redacted audit record.
     AuditTrail,
+    /// The WebChat in headless Chromium on this machine, through the published proxy.
+    Browser,
 }
 
 /// One observation.
@@ -113,5 +116,10 @@ pub fn run(which: Which, spec: &Spec, user: Option<&str>) -> Result<Report> {
         Which::Container => container::run(spec),
         Which::Audit => audit::security(spec),
         Which::AuditTrail => audit::trail(spec),
+        Which::Browser => browser::run(
+            spec,
+            &crate::state::state_dir(),
+            &browser::default_out(&crate::state::state_dir()),
+        ),
     }
 }
