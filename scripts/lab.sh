@@ -3,6 +3,8 @@
 # default spec, with real components in network namespaces. `scripts/lab.sh down` removes it.
 #   scripts/lab.sh [up|down|status|test|bench] [--spec FILE] [--gateway container|native]
 #   scripts/lab.sh check egress|secrets|auth|container [--from-container]   (on the gateway host)
+#   scripts/lab.sh check browser     (headless Chromium on this machine; screenshots in the state dir)
+#   scripts/lab.sh approve ID        (the browser pairing request the WebChat shows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd=${1:-up}
@@ -16,6 +18,9 @@ export PATH="$PWD/target/release:$PATH"
 
 case "$cmd" in
   up|bench|test) exec openclaw-lab "$cmd" --spec "${SPEC:-examples/lab.toml}" "$@" ;;
-  check) exec openclaw-lab check "$@" --host gateway ;;
+  # The browser runs on this machine (through the published loopback port), every other check
+  # on the gateway host.
+  check) if [ "${1:-}" = browser ]; then exec openclaw-lab check "$@"; fi
+         exec openclaw-lab check "$@" --host gateway ;;
   *) exec openclaw-lab "$cmd" "$@" ;;
 esac

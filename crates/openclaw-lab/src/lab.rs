@@ -11,7 +11,7 @@ use crate::cmd::{output_within, wait_for};
 use crate::container_host::{self, GatewayMode};
 use crate::pki::Pki;
 use crate::state::{self, mkdir, netns_command, spawn, write_file, Spawn};
-use crate::topology::{self, GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, ROUTER};
+use crate::topology::{GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, ROUTER};
 use crate::vault::{random_token, Vault};
 use crate::{ca, components, gateway, netns, proxy};
 
@@ -71,6 +71,40 @@ fn start_canary(state: &Path, name: &str, netns: &str, tcp: &[u16], udp: &[u16])
 }
 
 /// The paths a user (and the tests) need after `up`.
+/// `up`'s steps as a person watches them: `[k/N] what` when a step starts and its seconds
+/// when it ends, on stderr (stdout keeps the summary).
+struct Progress {
+    total: usize,
+    n: usize,
+    current: Option<(&'static str, Instant)>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Progress {
+            total,
+            n: 0,
+            current: None,
+        }
+    }
+    fn step(&mut self, what: &'static str) {
+        self.finish();
+        self.n += 1;
+        eprintln!("[{:>2}/{}] {what}", self.n, self.total);
+        self.current = Some((what, Instant::now()));
+    }
+    fn finish(&mut self) {
+        if let Some((what, t)) = self.current.take() {
+            eprintln!(
+                "[{:>2}/{}] {what}: {:.1} s",
+                self.n,
+                self.total,
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 pub struct Up {
     pub spec: Spec,
     pub state: PathBuf,
@@ -95,7 +129,8 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     )?;
     gateway::ensure_user(&spec)?;
     gateway::ensure_proxy_user(&spec)?;
-    tracing::info!("network");
+    let mut progress = Progress::new(9);
+    progress.step("network: namespaces, bridges, canaries");
     netns::create()?;
     mkdir(&st.join("canary"), 0o755)?;
     start_canary(&st, "lan", &LAN_CANARY.netns(), CANARY_TCP, CANARY_UDP)?;
@@ -109,7 +144,7 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     start_canary(&st, "resolver", ROUTER, &[53], &[53])?;
     start_canary(&st, "llm-other", &LLM.netns(), &[LLM_OTHER_PORT], &[])?;
 
-    tracing::info!("pki and step-ca");
+    progress.step("PKI and step-ca (the machine certificate's CA)");
     let pki = Pki::new(st.join("pki"));
     pki.create()?;
     ensure_eq(
@@ -119,7 +154,7 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     )?;
     ca::start(&st, &pki, &components::step_ca()?)?;
 
-    tracing::info!("openbao");
+    progress.step("OpenBao: server, cert auth, the secrets");
     let bao_spec = spec.secrets.openbao.clone().expect("checked");
     let vault = Vault::new(&st, components::bao()?, &pki);
     vault.start(&st, &pki)?;
@@ -132,7 +167,7 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     }
     vault.configure(&bao_spec, &secrets, &pki.root_crt())?;
 
-    tracing::info!("llm fixture");
+    progress.step("LLM fixture (stand-in for the model provider)");
     let llm_dir = st.join("llm");
     mkdir(&llm_dir, 0o700)?;
     let key_file = llm_dir.join("api_key");
@@ -175,10 +210,10 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
         },
     )?;
 
-    tracing::info!("cloud edge");
+    progress.step("cloud edge: Caddy with TLS for the listed names");
     crate::cloud::start(&st, &pki)?;
 
-    tracing::info!("gateway host");
+    progress.step("gateway host: render, nftables, units (OpenBao agent, egress proxy, gateway)");
     let arts = gateway::render_and_install(&spec, &st)?;
     gateway::prepare_dirs(&spec)?;
     gateway::provision_machine_cert(&spec, &pki)?;
@@ -206,18 +241,19 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
         }
     }
 
-    tracing::info!("proxy");
+    progress.step("proxy host: Caddy with forward auth");
     proxy::start(&spec, &st, &pki, &arts)?;
-    tracing::info!("published on this machine's loopback");
+    progress.step("published on this machine's loopback");
     crate::publish::start(&spec, &st, &pki)?;
 
-    tracing::info!("waiting for the gateway's /readyz");
+    progress.step("waiting for the gateway's /readyz");
     wait_ready(&spec, Duration::from_secs(180)).with_context(|| {
         format!(
             "see {}",
             state::logfile(&st, &format!("unit-{}", spec.gateway_unit())).display()
         )
     })?;
+    progress.finish();
     Ok(Up {
         spec,
         state: st,
@@ -320,17 +356,9 @@ pub fn print_up(u: &Up) {
         u.seconds,
         u.state.display()
     );
-    if let Some(p) = p {
-        println!(
-            "WebChat through Caddy: https://{}/  (inside the lab, e.g.\n  ip netns exec {} curl --cacert {} -H 'X-Lab-Identity: you' https://{}/)",
-            p.site,
-            topology::LAN_CANARY.netns(),
-            u.state.join("pki/root_ca.crt").display(),
-            p.site
-        );
-        println!("  the identity fixture (stand-in for Keycloak) lets a request in when it carries the header X-Lab-Identity or the cookie olab_identity");
-    }
-    if let Some(openclaw_render::spec::SecretLocation::File { path }) = token {
+    if p.is_some() {
+        print_webchat(u, token.as_ref());
+    } else if let Some(openclaw_render::spec::SecretLocation::File { path }) = &token {
         println!(
             "Gateway token (rendered by the OpenBao agent, readable by root and {}): {path}",
             u.spec.paths.service_user
@@ -341,6 +369,7 @@ pub fn print_up(u: &Up) {
         "Gateway: {} (the rendered {} unit)\n\
          Checks on the gateway host: bash scripts/lab.sh check egress|secrets|auth|container\n\
          \x20 (or {lab} check egress --host gateway; add --from-container for the container's own packets)\n\
+         The WebChat in headless Chromium, with screenshots in {}/browser: bash scripts/lab.sh check browser\n\
          Logs: {}/logs   Status: bash scripts/lab.sh status   Tear down: bash scripts/lab.sh down",
         match u.spec.runtime {
             Runtime::Container => "rootful Podman container",
@@ -348,7 +377,37 @@ pub fn print_up(u: &Up) {
         },
         u.spec.gateway_unit(),
         u.state.display(),
+        u.state.display(),
         lab = lab.display()
+    );
+}
+
+/// How a person opens the WebChat: the URL on this machine's loopback, the name to map, the
+/// tunnel from a laptop, then the three things the page asks for.
+fn print_webchat(u: &Up, token: Option<&openclaw_render::spec::SecretLocation>) {
+    let (Ok(url), Ok((host, port))) = (
+        crate::publish::webchat_url(&u.spec),
+        crate::publish::proxy_site(&u.spec),
+    ) else {
+        return;
+    };
+    let token_path = match token {
+        Some(openclaw_render::spec::SecretLocation::File { path }) => path.clone(),
+        _ => "(the gateway's token file)".into(),
+    };
+    println!(
+        "\nWebChat: {url}\n\
+         \x20 published on 127.0.0.1:{port} and [::1]:{port} of this machine only (the LAN host's view of Caddy).\n\
+         \x20 Point the name at loopback in the browser's machine: add `127.0.0.1 {host}` to its hosts file, or\n\
+         \x20   chromium --host-resolver-rules='MAP {host} 127.0.0.1' {url}\n\
+         \x20 From a laptop: ssh -L {port}:127.0.0.1:{port} root@THIS-MACHINE, then the same URL there.\n\
+         \x20 TLS is from the lab's CA: trust {ca} in the browser, or accept its warning.\n\
+         \x20 1. Sign in: the identity fixture (stand-in for Keycloak) asks for a user name.\n\
+         \x20 2. Gateway secret: paste the token from {token_path} (root can read it: `cat` it there).\n\
+         \x20 3. The page shows `openclaw devices approve ID` once per browser: run\n\
+         \x20      bash scripts/lab.sh approve ID\n\
+         \x20    and the page connects on its own. The same flow runs in `openclaw-lab check browser`.\n",
+        ca = u.state.join("pki/root_ca.crt").display(),
     );
 }
 

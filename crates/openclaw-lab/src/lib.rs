@@ -26,6 +26,7 @@ pub mod proxy;
 pub mod publish;
 pub mod renew;
 pub mod state;
+pub mod status;
 pub mod timer;
 pub mod topology;
 pub mod units;

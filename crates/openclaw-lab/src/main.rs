@@ -43,8 +43,19 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Hosts, processes and units, as JSON.
-    Status,
+    /// A table: hosts with their addresses and services, the gateway's health, certificate
+    /// expiry, last rotation, denied egress.
+    Status {
+        /// The raw facts as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve the browser pairing request the Control UI shows (`openclaw devices approve ID`
+    /// run as the gateway, on the gateway host).
+    Approve {
+        /// The request id on the page.
+        request: String,
+    },
     /// Run one check on this host (inside a lab namespace or a VM).
     Check {
         #[arg(value_enum)]
@@ -225,8 +236,18 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(if report.ok() { 0 } else { 1 })
         }
-        Cmd::Status => {
-            println!("{}", serde_json::to_string_pretty(&lab::status()?)?);
+        Cmd::Status { json } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&lab::status()?)?);
+            } else {
+                print!("{}", openclaw_lab::status::table()?);
+            }
+            Ok(0)
+        }
+        Cmd::Approve { request } => {
+            lab::require_root()?;
+            checks::browser::approve_device(&lab::load_effective_spec()?, &request)?;
+            println!("approved {request}: the page connects on its own");
             Ok(0)
         }
         Cmd::Check {

@@ -129,6 +129,11 @@ fn other_dir(state: &Path) -> PathBuf {
     state.join("other-origin")
 }
 
+/// The other origin's certificate (the browser check trusts exactly it and the proxy's).
+pub fn other_cert(state: &Path) -> PathBuf {
+    other_dir(state).join("tls.crt")
+}
+
 /// Caddy on the LAN host serving [`OTHER_PAGE`] with a lab-CA certificate.
 fn start_other_origin(state: &Path, pki: &Pki) -> Result<()> {
     let dir = other_dir(state);
@@ -139,7 +144,7 @@ fn start_other_origin(state: &Path, pki: &Pki) -> Result<()> {
         OTHER_PAGE.replace("@CONNECT@", CONNECT_JS).as_bytes(),
         0o644,
     )?;
-    let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    let (crt, key) = (other_cert(state), dir.join("tls.key"));
     pki.issue(
         &Leaf {
             cn: OTHER_NAME,

@@ -51,6 +51,34 @@ fn check_with(which: &str, extra: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `openclaw-lab check browser` from this machine, screenshots under target/lab-browser.
+fn browser_check() {
+    let out_dir = repo().join("target/lab-browser");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out = std::process::Command::new(state::state_dir().join("bin/openclaw-lab"))
+        .args(["check", "browser", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    eprintln!("{text}");
+    assert!(out.status.success(), "browser check failed:\n{text}");
+    for shot in [
+        "01-sign-in-required",
+        "06-webchat-answer",
+        "07-other-origin-refused",
+    ] {
+        let png = out_dir.join(format!("{shot}.png"));
+        let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            size > 10_000,
+            "{} missing or empty ({size} bytes)",
+            png.display()
+        );
+    }
+}
+
 /// Whether the gateway accepts `token`, asked from inside its namespace (curl on loopback).
 fn accepted_in_gateway(token: Option<&str>) -> bool {
     let token = token.map(str::to_string);
@@ -585,6 +613,11 @@ fn end_to_end(mode: GatewayMode) {
         "Caddy let a request without forward-auth identity through"
     );
     assert_eq!(with_id, 200, "Caddy + identity should reach the gateway");
+    // 4b. The WebChat in real Chromium on this machine, through the published loopback port
+    // (what users get is the container, so the browser runs against it).
+    if spec.runtime == Runtime::Container {
+        browser_check();
+    }
     let direct = http_status(
         &LAN_CANARY.netns(),
         &format!("http://{}:{}/healthz", GATEWAY.v4, spec.gateway.port),

@@ -53,6 +53,9 @@ impl Driver {
             .port();
         let child = Command::new(crate::components::chromedriver()?)
             .arg(format!("--port={port}"))
+            // At INFO the driver logs every command with its arguments, the token's URL among
+            // them: only errors go to the log.
+            .arg("--log-level=SEVERE")
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -132,7 +135,33 @@ pub fn run(spec: &Spec, state: &Path, out: &Path) -> Result<Report> {
     let res = rt.block_on(session(spec, state, out, driver.port, &profile));
     drop(driver);
     let _ = std::fs::remove_dir_all(&profile);
-    res
+    let mut r = res?;
+    let leaked = logs_holding(&state.join("logs"), &gateway_token(spec)?);
+    r.push(
+        "the token in the lab's logs (driver, Caddy, fixtures)",
+        "absent",
+        if leaked.is_empty() {
+            "absent".to_string()
+        } else {
+            format!("IN {}", leaked.join(", "))
+        },
+        leaked.is_empty(),
+    );
+    Ok(r)
+}
+
+/// The log files under `dir` that contain `secret`.
+fn logs_holding(dir: &Path, secret: &str) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    rd.flatten()
+        .filter(|e| {
+            std::fs::read(e.path())
+                .is_ok_and(|b| b.windows(secret.len()).any(|w| w == secret.as_bytes()))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
 }
 
 fn tempfile_dir(state: &Path) -> Result<PathBuf> {
@@ -149,10 +178,13 @@ async fn session(
     port: u16,
     profile: &Path,
 ) -> Result<Report> {
-    let certs = [
-        PathBuf::from(state.join("proxy/tls.crt")),
-        state.join("other-origin/tls.crt"),
-    ];
+    let proxy_cert = match spec.proxy.as_ref().map(|p| &p.tls) {
+        Some(openclaw_render::spec::ProxyTls::Files { cert, .. }) => PathBuf::from(cert),
+        _ => {
+            bail!("the browser check needs [proxy.tls] mode = \"files\" (the lab CA's certificate)")
+        }
+    };
+    let certs = [proxy_cert, publish::other_cert(state)];
     let spki: Vec<String> = certs.iter().map(|c| spki_hash(c)).collect::<Result<_>>()?;
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -376,9 +408,9 @@ async fn focus_composer(c: &Client) -> Result<fantoccini::elements::Element> {
 async fn connect_from_page(c: &Client, ws: &str, token: &str) -> Result<Value> {
     let script =
         format!("{CONNECT_JS}\nolabConnect(arguments[0], arguments[1]).then(arguments[2]);");
-    Ok(c.execute_async(&script, vec![json!(ws), json!(token)])
+    c.execute_async(&script, vec![json!(ws), json!(token)])
         .await
-        .context("running the connect script on the allowed origin")?)
+        .context("running the connect script on the allowed origin")
 }
 
 /// The other-origin page's `window.olabResult`, once its script has an answer.
@@ -412,7 +444,7 @@ fn request_id(page: &str) -> Option<String> {
 }
 
 /// `openclaw devices approve ID` as the gateway runs, on the gateway host.
-fn approve_device(spec: &Spec, id: &str) -> Result<()> {
+pub fn approve_device(spec: &Spec, id: &str) -> Result<()> {
     let cmd = super::audit::openclaw_as_gateway(spec, &["devices", "approve", id])?;
     let argv: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())

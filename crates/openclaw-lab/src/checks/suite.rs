@@ -39,6 +39,13 @@ pub fn run(spec: &Path, keep: bool, mode: GatewayMode) -> Result<u8> {
             failed += 1;
         }
     }
+    // The browser stands on this machine, where the proxy is published.
+    let status = std::process::Command::new(&lab)
+        .args(["check", "browser"])
+        .status()?;
+    if !status.success() {
+        failed += 1;
+    }
     if !keep {
         crate::lab::down()?;
     }
