@@ -14,6 +14,7 @@ pub mod cloud;
 pub mod cmd;
 pub mod components;
 pub mod container_host;
+pub mod deploy;
 pub mod fixtures;
 pub mod gateway;
 pub mod hostile;

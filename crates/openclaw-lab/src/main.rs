@@ -50,6 +50,17 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Apply a new spec to the running lab, gated on the gateway's health: rolls back to the
+    /// running spec by itself when the gateway is not started with auth enforced in time.
+    Deploy {
+        #[arg(long)]
+        spec: PathBuf,
+        /// How long the new deployment has to pass the gate.
+        #[arg(long, default_value = "90s", value_parser = openclaw_probe::parse_duration)]
+        within: Duration,
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve the browser pairing request the Control UI shows (`openclaw devices approve ID`
     /// run as the gateway, on the gateway host).
     Approve {
@@ -243,6 +254,16 @@ fn run(cli: Cli) -> Result<u8> {
                 print!("{}", openclaw_lab::status::table()?);
             }
             Ok(0)
+        }
+        Cmd::Deploy { spec, within, json } => {
+            let o = openclaw_lab::deploy::deploy(&spec, within)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&o)?);
+            } else {
+                print!("{}", o.to_text());
+            }
+            // 0: deployed; 3: rolled back (the previous deployment serves).
+            Ok(if o.deployed { 0 } else { 3 })
         }
         Cmd::Approve { request } => {
             lab::require_root()?;

@@ -292,3 +292,17 @@ pub fn describe() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Moves the calling thread into lab namespace `ns`'s network (setns is per thread: other
+/// threads, and sockets made before, stay where they are).
+pub fn enter_on_this_thread(ns: &str) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let f =
+        std::fs::File::open(&path).with_context(|| format!("opening {path}: is the lab up?"))?;
+    // SAFETY: a plain syscall on a descriptor we just opened.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("joining {ns}"));
+    }
+    Ok(())
+}

@@ -79,6 +79,56 @@ fn browser_check() {
     }
 }
 
+/// 4c. A deploy whose gateway cannot start (its token is a secret OpenBao does not hold, so
+/// secretcheck never lets the gateway start) is rolled back by the deploy itself: the
+/// previous gateway serves again with its token and its stored sessions. The rollback's own
+/// gate passing is the control that the gate can pass.
+fn health_gated_deploy(spec: &openclaw_render::Spec) {
+    let st = state::state_dir();
+    let token_before = in_netns(&GATEWAY.netns(), {
+        let s = spec.clone();
+        move || gateway_token(&s).unwrap()
+    });
+    let mut bad: Value =
+        serde_json::from_str(&std::fs::read_to_string(st.join("spec.json")).unwrap()).unwrap();
+    bad["secrets"]["items"]["gateway_token_missing"] = serde_json::json!({"min_length": 32});
+    bad["gateway"]["token"] = "gateway_token_missing".into();
+    let bad_path = st.join("bad-deploy.json");
+    std::fs::write(&bad_path, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
+    let out = Command::new(st.join("bin/openclaw-lab"))
+        .args(["deploy", "--within", "60s", "--json", "--spec"])
+        .arg(&bad_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "the deploy did not report a rollback");
+    let o: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(o["deployed"], false);
+    let reason = o["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains(&spec.gateway_unit()),
+        "the rollback does not say why: {reason}"
+    );
+    assert!(o["probe_failures"].as_u64().unwrap() > 0, "no probe failed: {o}");
+    assert!(o["sessions_before"].as_u64().unwrap() > 0, "no session to keep: {o}");
+    assert_eq!(o["sessions_before"], o["sessions_after"], "sessions lost: {o}");
+    let effective: Value =
+        serde_json::from_str(&std::fs::read_to_string(st.join("spec.json")).unwrap()).unwrap();
+    assert_eq!(effective["gateway"]["token"], "gateway_token", "the bad spec stayed recorded");
+    assert!(
+        accepted_in_gateway(Some(&token_before)),
+        "the previous gateway does not accept its token after the rollback"
+    );
+    eprintln!(
+        "rollback: gate failed after {:.1} s, previous deployment serving {:.1} s later, {} of {} probes failed",
+        o["gate_seconds"].as_f64().unwrap(),
+        o["rollback_seconds"].as_f64().unwrap(),
+        o["probe_failures"],
+        o["probes"]
+    );
+}
+
 /// Whether the gateway accepts `token`, asked from inside its namespace (curl on loopback).
 fn accepted_in_gateway(token: Option<&str>) -> bool {
     let token = token.map(str::to_string);
@@ -617,6 +667,7 @@ fn end_to_end(mode: GatewayMode) {
     // (what users get is the container, so the browser runs against it).
     if spec.runtime == Runtime::Container {
         browser_check();
+        health_gated_deploy(&spec);
     }
     let direct = http_status(
         &LAN_CANARY.netns(),

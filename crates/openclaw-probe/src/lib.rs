@@ -18,7 +18,7 @@ pub mod tls;
 pub mod token;
 pub mod ws;
 
-pub use probe::{run, AuthConfig, Config, GatewayConfig};
+pub use probe::{run, AuthConfig, Config, GatewayConfig, Readiness};
 pub use report::{
     exit_code, write_atomic, Check, ExitMode, GatewayState, Report, Status, EXIT_UNKNOWN,
 };

@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use openclaw_probe::probe::TokenSource;
 use openclaw_probe::{
-    parse_duration, AuthConfig, Config, ExitMode, GatewayConfig, HttpTarget, Threshold, TlsTarget,
-    EXIT_UNKNOWN,
+    parse_duration, AuthConfig, Config, ExitMode, GatewayConfig, HttpTarget, Readiness, Threshold,
+    TlsTarget, EXIT_UNKNOWN,
 };
 
 const AFTER_HELP: &str = "\
@@ -99,6 +99,10 @@ struct Cli {
     /// name it *.prom).
     #[arg(long, value_name = "PATH")]
     textfile: Option<PathBuf>,
+    /// Judge readiness by /startupz (startup done, without the channels' deep checks of
+    /// /readyz): what a deploy gate waits for.
+    #[arg(long)]
+    started: bool,
     /// Print nothing on stdout (the exit code and --textfile still report).
     #[arg(short, long, conflicts_with_all = ["json", "prometheus"])]
     quiet: bool,
@@ -155,6 +159,11 @@ fn run(cli: Cli) -> Result<i32> {
                 enabled: !cli.no_auth,
                 wrong_token: !cli.no_wrong_token,
                 token: cli.token_file.clone().map(TokenSource::File),
+            },
+            readiness: if cli.started {
+                Readiness::Started
+            } else {
+                Readiness::Ready
             },
         }),
         tls,

@@ -41,6 +41,26 @@ pub struct AuthConfig {
 pub struct GatewayConfig {
     pub target: HttpTarget,
     pub auth: AuthConfig,
+    /// What "ready" asks: `/readyz` (startup done and every channel's deep check), or with
+    /// [`Readiness::Started`] `/startupz` (startup done): what a deploy gate waits for, so a
+    /// channel's provider being down does not roll a good deployment back.
+    pub readiness: Readiness,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Readiness {
+    #[default]
+    Ready,
+    Started,
+}
+
+impl Readiness {
+    pub fn path(self) -> &'static str {
+        match self {
+            Readiness::Ready => "/readyz",
+            Readiness::Started => "/startupz",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +104,7 @@ impl Config {
                     wrong_token: true,
                     token,
                 },
+                readiness: Readiness::Ready,
             }),
             ..Config::default()
         }
@@ -189,10 +210,15 @@ fn gateway(
             state = GatewayState::Down;
         }
     }
-    match http::request(t, "GET", "/readyz", None, None, timeout) {
-        Ok(r) if r.status == 200 => {
-            checks.push(http_check("ready", Status::Ok, "GET /readyz", &r, false))
-        }
+    let ready = gw.readiness.path();
+    match http::request(t, "GET", ready, None, None, timeout) {
+        Ok(r) if r.status == 200 => checks.push(http_check(
+            "ready",
+            Status::Ok,
+            &format!("GET {ready}"),
+            &r,
+            false,
+        )),
         Ok(r) => {
             let failing = serde_json::from_slice::<Value>(&r.body)
                 .ok()
@@ -206,7 +232,7 @@ fn gateway(
                 } else {
                     Status::Warning
                 },
-                format!("GET /readyz: {} (not ready: starting{failing})", r.status),
+                format!("GET {ready}: {} (not ready: starting{failing})", r.status),
             );
             c.http_status = Some(r.status);
             checks.push(c);
@@ -217,7 +243,7 @@ fn gateway(
         Err(e) => checks.push(Check::new(
             "ready",
             Status::Critical,
-            format!("GET /readyz: {e}"),
+            format!("GET {ready}: {e}"),
         )),
     }
     if !gw.auth.enabled {

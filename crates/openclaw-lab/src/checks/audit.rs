@@ -69,6 +69,22 @@ pub(crate) fn openclaw_as_gateway(spec: &Spec, args: &[&str]) -> Result<Command>
     Ok(c)
 }
 
+/// `openclaw ARGS` as the gateway runs, started from this machine's root: on the gateway host
+/// (its namespaces), within `limit`.
+pub fn openclaw_on_gateway_host(
+    spec: &Spec,
+    args: &[&str],
+    limit: Duration,
+) -> Result<std::process::Output> {
+    let cmd = openclaw_as_gateway(spec, args)?;
+    let argv: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut c = crate::state::netns_command(&crate::topology::GATEWAY.netns(), None, &argv);
+    output_within(&mut c, limit)
+}
+
 /// Runs `openclaw ARGS` as the gateway; its stdout's JSON object.
 fn json_of(spec: &Spec, args: &[&str], limit: Duration) -> Result<Value> {
     let out = output_within(&mut openclaw_as_gateway(spec, args)?, limit)?;

@@ -30,7 +30,6 @@ use serde_json::{json, Value};
 use super::Report;
 use crate::fixtures::llm::REPLY;
 use crate::publish::{self, CONNECT_JS, OTHER_ORIGIN};
-use crate::topology::GATEWAY;
 
 /// What the page says in each state (OpenClaw 2026.9.6's Control UI, the identity fixture).
 const SIGN_IN_TEXT: &str = "Sign in to the lab";
@@ -241,21 +240,47 @@ async fn page_text(c: &Client) -> String {
 
 /// Polls the page's text until it contains `needle`; the text, or an error quoting it.
 async fn wait_text(c: &Client, needle: &str, limit: Duration) -> Result<String> {
+    wait_until(c, limit, |t| t.contains(needle))
+        .await
+        .with_context(|| format!("waiting for {needle:?}"))
+}
+
+/// Polls the page's text until `done` holds; the text, or an error quoting it.
+async fn wait_until(c: &Client, limit: Duration, done: impl Fn(&str) -> bool) -> Result<String> {
     let t0 = Instant::now();
     loop {
         let t = page_text(c).await;
-        if t.contains(needle) {
+        if done(&t) {
             return Ok(t);
         }
         if t0.elapsed() > limit {
             bail!(
-                "no {needle:?} on the page after {} s; it shows: {}",
+                "not on the page after {} s; it shows: {}",
                 limit.as_secs(),
                 first_line_of(&t)
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Presses Enter in the composer until the message shows in the transcript (the app may
+/// still be loading the session's history when the first key arrives); whether it did.
+async fn send_and_wait(c: &Client, message: &str) -> Result<bool> {
+    for _ in 0..3 {
+        focus_composer(c).await?.send_keys("\u{E007}").await?; // WebDriver's Enter key
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            // Sent: the composer is empty again and the transcript shows the message.
+            let in_composer = c.execute(FOCUS_COMPOSER_JS, vec![json!("text")]).await?;
+            let pending = in_composer.as_str().is_some_and(|t| t.contains(message));
+            if !pending && page_text(c).await.contains(message) {
+                return Ok(true);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(false)
 }
 
 fn first_line_of(t: &str) -> String {
@@ -327,20 +352,26 @@ async fn steps(c: &Client, spec: &Spec, out: &Path, r: &mut Report) -> Result<()
         true,
     );
 
-    let message = "hello from the browser check";
-    composer.send_keys(message).await?;
-    composer.send_keys("\u{E007}").await?; // WebDriver's Enter key
-    let t = wait_text(c, REPLY, Duration::from_secs(120)).await?;
+    // A message of this run only; the session may hold earlier turns with the same answer.
+    let message = format!("hello from the browser check {}", std::process::id());
+    let answers_before = page_text(c).await.matches(REPLY).count();
+    composer.send_keys(&message).await?;
+    let shown = send_and_wait(c, &message).await?;
+    let t = wait_until(c, Duration::from_secs(120), |t| {
+        t.matches(REPLY).count() > answers_before
+    })
+    .await?;
     shot(c, out, "06-webchat-answer").await?;
     r.push(
         "a WebChat message",
         "the model's answer on the page",
-        if t.contains(message) {
-            "message and the LLM fixture's answer shown"
-        } else {
-            "answer shown, own message missing"
-        },
-        t.contains(message),
+        format!(
+            "message {}, answer shown ({} answers before, {} now)",
+            if shown { "sent" } else { "NOT SENT" },
+            answers_before,
+            t.matches(REPLY).count()
+        ),
+        shown,
     );
 
     let ws = format!(
@@ -390,12 +421,13 @@ function find(root) {
   return null;
 }
 const el = find(document);
+if (arguments[0] === "text") { return el ? (el.value !== undefined ? el.value : el.innerText) : null; }
 if (el) { el.focus(); }
 return !!el;"#;
 
 async fn focus_composer(c: &Client) -> Result<fantoccini::elements::Element> {
     let t0 = Instant::now();
-    while c.execute(FOCUS_COMPOSER_JS, vec![]).await? != json!(true) {
+    while c.execute(FOCUS_COMPOSER_JS, vec![json!("focus")]).await? != json!(true) {
         if t0.elapsed() > Duration::from_secs(30) {
             bail!("no textarea or editable element on the page");
         }
@@ -445,13 +477,11 @@ fn request_id(page: &str) -> Option<String> {
 
 /// `openclaw devices approve ID` as the gateway runs, on the gateway host.
 pub fn approve_device(spec: &Spec, id: &str) -> Result<()> {
-    let cmd = super::audit::openclaw_as_gateway(spec, &["devices", "approve", id])?;
-    let argv: Vec<String> = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut c = crate::state::netns_command(&GATEWAY.netns(), None, &argv);
-    let out = crate::cmd::output_within(&mut c, Duration::from_secs(90))?;
+    let out = super::audit::openclaw_on_gateway_host(
+        spec,
+        &["devices", "approve", id],
+        Duration::from_secs(90),
+    )?;
     if !out.status.success() {
         bail!(
             "openclaw devices approve {id}: {}",
