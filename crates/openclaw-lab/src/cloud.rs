@@ -6,7 +6,6 @@
 //! were ever reached.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -34,18 +33,7 @@ pub fn start(state: &Path, pki: &Pki) -> Result<()> {
     mkdir(&dir, 0o700)?;
     let names = names();
     let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
-    pki.issue(
-        &Leaf {
-            cn: CLOUD.dns,
-            dns: &names,
-            ips: &[],
-            server: true,
-            client: false,
-            lifetime: Duration::from_secs(7 * 86400),
-        },
-        &crt,
-        &key,
-    )?;
+    pki.issue(&Leaf::server(CLOUD.dns, &names, &[]), &crt, &key)?;
     let sites: Vec<String> = names.iter().map(|n| format!("https://{n}")).collect();
     let caddyfile = format!(
         "# The lab's cloud edge (stand-in for a provider's API front end).\n\

@@ -28,6 +28,20 @@ pub struct Leaf<'a> {
     pub lifetime: Duration,
 }
 
+impl<'a> Leaf<'a> {
+    /// A TLS server certificate for the lab's week (longer than any lab run).
+    pub fn server(cn: &'a str, dns: &'a [&'a str], ips: &'a [String]) -> Self {
+        Leaf {
+            cn,
+            dns,
+            ips,
+            server: true,
+            client: false,
+            lifetime: Duration::from_secs(7 * 86400),
+        }
+    }
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().expect("lab paths are UTF-8")
 }

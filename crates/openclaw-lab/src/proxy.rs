@@ -59,14 +59,7 @@ pub fn start(spec: &Spec, state: &Path, pki: &Pki, arts: &[Artifact]) -> Result<
     if let ProxyTls::Files { cert, key } = &p.tls {
         let host = p.site.split(':').next().unwrap_or(&p.site).to_string();
         pki.issue(
-            &Leaf {
-                cn: &host,
-                dns: &[&host],
-                ips: &[PROXY.v4.to_string()],
-                server: true,
-                client: false,
-                lifetime: Duration::from_secs(7 * 86400),
-            },
+            &Leaf::server(&host, &[&host], &[PROXY.v4.to_string()]),
             Path::new(cert),
             Path::new(key),
         )?;

@@ -145,18 +145,7 @@ fn start_other_origin(state: &Path, pki: &Pki) -> Result<()> {
         0o644,
     )?;
     let (crt, key) = (other_cert(state), dir.join("tls.key"));
-    pki.issue(
-        &Leaf {
-            cn: OTHER_NAME,
-            dns: &[OTHER_NAME],
-            ips: &[],
-            server: true,
-            client: false,
-            lifetime: Duration::from_secs(7 * 86400),
-        },
-        &crt,
-        &key,
-    )?;
+    pki.issue(&Leaf::server(OTHER_NAME, &[OTHER_NAME], &[]), &crt, &key)?;
     let caddyfile = format!(
         "# A web page on another origin of the lab's site (the browser check's cross-origin page).\n\
          {{\n  admin off\n  auto_https disable_redirects\n}}\n\n\

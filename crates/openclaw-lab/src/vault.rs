@@ -148,14 +148,11 @@ impl Vault {
         let (crt, key) = (self.dir.join("tls.crt"), self.dir.join("tls.key"));
         if !crt.exists() {
             pki.issue(
-                &Leaf {
-                    cn: VAULT.dns,
-                    dns: &[VAULT.dns],
-                    ips: &[VAULT.v4.to_string(), VAULT.v6.to_string()],
-                    server: true,
-                    client: false,
-                    lifetime: Duration::from_secs(7 * 86400),
-                },
+                &Leaf::server(
+                    VAULT.dns,
+                    &[VAULT.dns],
+                    &[VAULT.v4.to_string(), VAULT.v6.to_string()],
+                ),
                 &crt,
                 &key,
             )?;

@@ -102,7 +102,11 @@ fn health_gated_deploy(spec: &openclaw_render::Spec) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(3), "the deploy did not report a rollback");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the deploy did not report a rollback"
+    );
     let o: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(o["deployed"], false);
     let reason = o["reason"].as_str().unwrap_or("");
@@ -110,12 +114,24 @@ fn health_gated_deploy(spec: &openclaw_render::Spec) {
         reason.contains(&spec.gateway_unit()),
         "the rollback does not say why: {reason}"
     );
-    assert!(o["probe_failures"].as_u64().unwrap() > 0, "no probe failed: {o}");
-    assert!(o["sessions_before"].as_u64().unwrap() > 0, "no session to keep: {o}");
-    assert_eq!(o["sessions_before"], o["sessions_after"], "sessions lost: {o}");
+    assert!(
+        o["probe_failures"].as_u64().unwrap() > 0,
+        "no probe failed: {o}"
+    );
+    assert!(
+        o["sessions_before"].as_u64().unwrap() > 0,
+        "no session to keep: {o}"
+    );
+    assert_eq!(
+        o["sessions_before"], o["sessions_after"],
+        "sessions lost: {o}"
+    );
     let effective: Value =
         serde_json::from_str(&std::fs::read_to_string(st.join("spec.json")).unwrap()).unwrap();
-    assert_eq!(effective["gateway"]["token"], "gateway_token", "the bad spec stayed recorded");
+    assert_eq!(
+        effective["gateway"]["token"], "gateway_token",
+        "the bad spec stayed recorded"
+    );
     assert!(
         accepted_in_gateway(Some(&token_before)),
         "the previous gateway does not accept its token after the rollback"

@@ -67,6 +67,19 @@ fn token_gateway_from_boot_to_stop() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The deploy gate's question: started (/startupz), not every channel ready.
+    let (code, out, _) = probe(&[
+        "--url",
+        &url,
+        "--token-file",
+        &tf,
+        "--no-wrong-token",
+        "--started",
+        "--json",
+    ]);
+    let r = json(&out);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(check(&r, "ready")["detail"], "GET /startupz: 200", "{out}");
     assert_eq!(
         states.first().map(String::as_str),
         Some("down"),
