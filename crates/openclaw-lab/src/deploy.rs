@@ -28,12 +28,17 @@ use crate::container_host::GatewayMode;
 use crate::state::{self, write_file};
 use crate::topology::GATEWAY;
 
+/// The least time the rolled-back deployment has to pass the gate again.
+const ROLLBACK_GATE: Duration = Duration::from_secs(180);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// The new spec is serving.
     pub deployed: bool,
     /// Why the new spec was rolled back (its gate's last verdict).
     pub reason: Option<String>,
+    /// Installing the new spec's artifacts and restarting its units.
+    pub apply_seconds: f64,
     /// From the switch to the gate's verdict on the new spec.
     pub gate_seconds: f64,
     /// From the failed verdict to the previous deployment passing the gate again.
@@ -258,8 +263,13 @@ fn apply(spec: &Spec, st: &Path) -> Result<()> {
         if !restart {
             continue;
         }
+        let t = Instant::now();
         state::stop(st, &format!("unit-{name}"), Duration::from_secs(40));
         crate::lab::start_unit(st, name, path)?;
+        eprintln!(
+            "deploy: restarted {name} ({:.1} s)",
+            t.elapsed().as_secs_f64()
+        );
     }
     write_file(
         &st.join("spec.json"),
@@ -285,12 +295,14 @@ pub fn deploy(new_spec: &Path, within: Duration) -> Result<Outcome> {
     let t0 = Instant::now();
     let result = (|| -> Result<Outcome> {
         apply(&new, &st)?;
+        let apply_seconds = t0.elapsed().as_secs_f64();
         let verdict = gate(&new, &st, within);
         let gate_seconds = t0.elapsed().as_secs_f64();
         match verdict {
             Ok(()) => Ok(Outcome {
                 deployed: true,
                 reason: None,
+                apply_seconds,
                 gate_seconds,
                 rollback_seconds: None,
                 probes: 0,
@@ -302,11 +314,13 @@ pub fn deploy(new_spec: &Path, within: Duration) -> Result<Outcome> {
                 eprintln!("deploy: {reason}; rolling back");
                 let t1 = Instant::now();
                 apply(&old, &st).context("rolling back")?;
-                gate(&old, &st, within)
+                // The previous deployment gets at least the time a cold start needs here.
+                gate(&old, &st, within.max(ROLLBACK_GATE))
                     .map_err(|e| anyhow::anyhow!("the rollback did not come back either: {e}"))?;
                 Ok(Outcome {
                     deployed: false,
                     reason: Some(reason),
+                    apply_seconds,
                     gate_seconds,
                     rollback_seconds: Some(t1.elapsed().as_secs_f64()),
                     probes: 0,

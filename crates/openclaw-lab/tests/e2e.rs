@@ -96,7 +96,7 @@ fn health_gated_deploy(spec: &openclaw_render::Spec) {
     let bad_path = st.join("bad-deploy.json");
     std::fs::write(&bad_path, serde_json::to_string_pretty(&bad).unwrap()).unwrap();
     let out = Command::new(st.join("bin/openclaw-lab"))
-        .args(["deploy", "--within", "60s", "--json", "--spec"])
+        .args(["deploy", "--within", "30s", "--json", "--spec"])
         .arg(&bad_path)
         .output()
         .unwrap();
@@ -137,7 +137,8 @@ fn health_gated_deploy(spec: &openclaw_render::Spec) {
         "the previous gateway does not accept its token after the rollback"
     );
     eprintln!(
-        "rollback: gate failed after {:.1} s, previous deployment serving {:.1} s later, {} of {} probes failed",
+        "rollback: applied in {:.1} s, gate failed after {:.1} s, previous deployment serving {:.1} s later, {} of {} probes failed",
+        o["apply_seconds"].as_f64().unwrap(),
         o["gate_seconds"].as_f64().unwrap(),
         o["rollback_seconds"].as_f64().unwrap(),
         o["probe_failures"],
