@@ -102,7 +102,7 @@ struct Cli {
     /// Judge readiness by /startupz (startup done, without the channels' deep checks of
     /// /readyz): what a deploy gate waits for.
     #[arg(long)]
-    started: bool,
+    startup: bool,
     /// Print nothing on stdout (the exit code and --textfile still report).
     #[arg(short, long, conflicts_with_all = ["json", "prometheus"])]
     quiet: bool,
@@ -160,7 +160,7 @@ fn run(cli: Cli) -> Result<i32> {
                 wrong_token: !cli.no_wrong_token,
                 token: cli.token_file.clone().map(TokenSource::File),
             },
-            readiness: if cli.started {
+            readiness: if cli.startup {
                 Readiness::Started
             } else {
                 Readiness::Ready

@@ -74,7 +74,7 @@ fn token_gateway_from_boot_to_stop() {
         "--token-file",
         &tf,
         "--no-wrong-token",
-        "--started",
+        "--startup",
         "--json",
     ]);
     let r = json(&out);
