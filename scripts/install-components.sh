@@ -36,6 +36,7 @@ APT_RUNTIME=(
   busybox-static=1:1.35.0-4+deb12u1+b1 # the tests' podman image is a busybox rootfs
   squid=5.7-2+deb12u6 # the egress proxy (egress.allow_domains)
   nix-bin=2.8.0-1.1+b1 # nix-instantiate for scripts/check-nix.sh
+  restic=0.14.0-1+b5 # encrypted backups of the gateway's state (tests/backup_real.rs)
   strace # the hardening test records the gateway's syscalls
   time # GNU time: the lab bench's peak-RSS figures
 )
@@ -458,6 +459,7 @@ NIX_INSTANTIATE_BIN=$(bin nix-instantiate)
 OPENSSL_BIN=$(bin openssl)
 STRACE_BIN=$(bin strace)
 SQUID_BIN=$(bin squid)
+RESTIC_BIN=$(bin restic)
 
 first_line() { "$@" 2>&1 | head -n1 || true; }
 report() { # name path version-command...
@@ -489,6 +491,7 @@ report deadnix "$DEADNIX_BIN" "$DEADNIX_BIN" --version
 report quadlet "$QUADLET_BIN" "$QUADLET_BIN" -version
 report strace "$STRACE_BIN" "$STRACE_BIN" -V
 report squid "$SQUID_BIN" "$SQUID_BIN" -v
+report restic "$RESTIC_BIN" "$RESTIC_BIN" version
 report gateway-image "$GATEWAY_IMAGE" du -h "$GATEWAY_IMAGE"
 report openclaw-matrix-state "$MATRIX_STATE/.version" cat "$MATRIX_STATE/.version"
 report litellm "$LITELLM_BIN" "$LITELLM_VENV/bin/python" -c \
@@ -533,6 +536,7 @@ fi
   exp QUADLET_BIN "$QUADLET_BIN"
   exp STRACE_BIN "$STRACE_BIN"
   exp SQUID_BIN "$SQUID_BIN"
+  exp RESTIC_BIN "$RESTIC_BIN"
   exp OPENCLAW_GATEWAY_IMAGE "$GATEWAY_IMAGE"
   exp SYNAPSE_VENV "$SYNAPSE_VENV"
   exp LITELLM_BIN "$LITELLM_BIN"
