@@ -57,7 +57,7 @@ impl Drop for Stage {
 }
 
 pub fn restore(cfg: &Config, opts: &RestoreOptions) -> Result<RestoreReport, Error> {
-    user::private_dir(&cfg.work_dir, user::current())?;
+    user::work_dir(&cfg.work_dir)?;
     let _lock = lock::take(&cfg.work_dir)?;
     let ids = user::lookup(&cfg.service_user)?;
     let stage = Stage(cfg.work_dir.join(format!("restore-{}", unix_now())));

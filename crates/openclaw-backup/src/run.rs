@@ -38,7 +38,7 @@ impl Drop for Staged {
 }
 
 pub fn run(cfg: &Config) -> Result<RunReport, Error> {
-    user::private_dir(&cfg.work_dir, user::current())?;
+    user::work_dir(&cfg.work_dir)?;
     let _lock = lock::take(&cfg.work_dir)?;
     let ids = user::lookup(&cfg.service_user)?;
     let staging = cfg.staging_dir();
@@ -89,7 +89,7 @@ pub fn run(cfg: &Config) -> Result<RunReport, Error> {
 
 /// `restic check --read-data-subset`: the repository's own integrity, on its own schedule.
 pub fn check(cfg: &Config) -> Result<String, Error> {
-    user::private_dir(&cfg.work_dir, user::current())?;
+    user::work_dir(&cfg.work_dir)?;
     let _lock = lock::take(&cfg.work_dir)?;
     let restic = Restic::new(cfg);
     if !restic.exists() {
@@ -99,7 +99,7 @@ pub fn check(cfg: &Config) -> Result<String, Error> {
 }
 
 pub fn init(cfg: &Config) -> Result<(), Error> {
-    user::private_dir(&cfg.work_dir, user::current())?;
+    user::work_dir(&cfg.work_dir)?;
     Restic::new(cfg).init()
 }
 

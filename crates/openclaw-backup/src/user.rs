@@ -68,13 +68,23 @@ pub fn chown(path: &Path, ids: Ids) -> Result<(), Error> {
 
 /// A private directory (0700) owned by `ids`; created if missing.
 pub fn private_dir(path: &Path, ids: Ids) -> Result<(), Error> {
+    dir_with_mode(path, ids, 0o700)
+}
+
+/// The work directory: root's, traversable (0711) so the gateway's user reaches its own
+/// 0700 staging directory inside without seeing anything else.
+pub fn work_dir(path: &Path) -> Result<(), Error> {
+    dir_with_mode(path, current(), 0o711)
+}
+
+fn dir_with_mode(path: &Path, ids: Ids, mode: u32) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(mode)
         .create(path)
         .map_err(Error::io(format!("create {}", path.display())))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(Error::io(format!("chmod {}", path.display())))?;
     if is_root() {
         chown(path, ids)?;
