@@ -16,6 +16,7 @@ pub struct Cli<'a> {
     ids: Ids,
     state_dir: PathBuf,
     home: PathBuf,
+    config_path: PathBuf,
 }
 
 impl<'a> Cli<'a> {
@@ -25,16 +26,26 @@ impl<'a> Cli<'a> {
             ids,
             state_dir: cfg.state_dir.clone(),
             home: cfg.state_dir.clone(),
+            config_path: cfg.config_path.clone(),
         }
     }
 
-    pub fn scratch(cfg: &'a Config, ids: Ids, dir: &Path) -> Self {
-        Cli {
+    /// The live config is not used either: its `logging.file` would send the CLI's log
+    /// lines into the live state (seen: a refused restore appended to `logs/openclaw.log`).
+    pub fn scratch(cfg: &'a Config, ids: Ids, dir: &Path) -> Result<Self, Error> {
+        let config_path = dir.join("openclaw.json");
+        std::fs::write(&config_path, "{}\n")
+            .map_err(Error::io(format!("write {}", config_path.display())))?;
+        if user::is_root() {
+            user::chown(&config_path, ids)?;
+        }
+        Ok(Cli {
             cfg,
             ids,
             state_dir: dir.join("state"),
             home: dir.to_path_buf(),
-        }
+            config_path,
+        })
     }
 
     fn command(&self) -> Command {
@@ -43,7 +54,7 @@ impl<'a> Cli<'a> {
             .env("PATH", self.cfg.child_path())
             .env("HOME", &self.home)
             .env("OPENCLAW_STATE_DIR", &self.state_dir)
-            .env("OPENCLAW_CONFIG_PATH", &self.cfg.config_path)
+            .env("OPENCLAW_CONFIG_PATH", &self.config_path)
             .env("OPENCLAW_NIX_MODE", "1")
             .current_dir(&self.home);
         if user::is_root() && self.ids.uid != 0 {

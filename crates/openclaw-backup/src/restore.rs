@@ -89,7 +89,7 @@ pub fn restore(cfg: &Config, opts: &RestoreOptions) -> Result<RestoreReport, Err
     let t = Instant::now();
     let scratch = stage.0.join("cli");
     user::private_dir(&scratch, ids)?;
-    let cli = Cli::scratch(cfg, ids, &scratch);
+    let cli = Cli::scratch(cfg, ids, &scratch)?;
     let verified = cli.verify(&archive).map_err(|e| verify_failed(opts, e))?;
     let verify_ms = t.elapsed().as_millis();
     info!(ms = verify_ms, "openclaw backup verify: ok");
