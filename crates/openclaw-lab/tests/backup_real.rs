@@ -792,3 +792,90 @@ fn a_backup_taken_while_chatting_restores_sessions_and_jobs_and_bad_backups_are_
     );
     println!("backup_real: {:.0} s", t0.elapsed().as_secs_f64());
 }
+
+/// Backup and restore of a realistic state: `BENCH_SESSIONS` (default 300) sessions of two
+/// turns each with ~1.5 KB user messages, made through the real gateway (OpenClaw's own
+/// transcript format, in its agent database). Prints one JSON line of figures.
+#[test]
+#[ignore = "benchmark: cargo test -p openclaw-lab --test backup_real -- --ignored --nocapture"]
+fn bench_backup_and_restore_of_a_few_hundred_sessions() {
+    let n: usize = std::env::var("BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_llm, llm_port) = llm_fixture(d);
+    let dep = Deployment::new(d, llm_port);
+    let cfg = dep.backup.clone();
+    let gw = dep.start("bench");
+    let filler =
+        "Notes for the week: groceries, the boiler service, the kids' schedule. ".repeat(20);
+    let t = Instant::now();
+    let dep = Arc::new(dep);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let dep = dep.clone();
+            let filler = filler.clone();
+            std::thread::spawn(move || {
+                for i in (w..n).step_by(4) {
+                    for turn in 1..=2 {
+                        let (code, a) =
+                            dep.turn(&format!("user{i}"), &format!("turn {turn}: {filler}"));
+                        assert_eq!(code, 200, "{a}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let make_s = t.elapsed().as_secs_f64();
+    let du = |p: &Path| -> u64 {
+        let out = Command::new("du").args(["-sb"]).arg(p).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0)
+    };
+    let sessions_made = sessions(&dep.agent_db()).len();
+    let t = Instant::now();
+    let first = openclaw_backup::run(&cfg).unwrap();
+    let backup_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let second = openclaw_backup::run(&cfg).unwrap();
+    let second_s = t.elapsed().as_secs_f64();
+    gw.stop();
+    let state_bytes = du(&dep.state);
+    let t = Instant::now();
+    let restored = openclaw_backup::restore(
+        &cfg,
+        &RestoreOptions {
+            snapshot: "latest".into(),
+            gateway_stopped: true,
+        },
+    )
+    .unwrap();
+    let restore_s = t.elapsed().as_secs_f64();
+    assert_eq!(sessions(&dep.agent_db()).len(), sessions_made);
+    println!(
+        "{}",
+        json!({
+            "sessions": sessions_made,
+            "turns": 2 * n,
+            "make_sessions_s": (make_s * 10.0).round() / 10.0,
+            "state_bytes": state_bytes,
+            "archive_bytes": first.archive_bytes,
+            "repository_bytes_after_two_backups": du(Path::new(&cfg.repository)),
+            "second_backup_data_added": second.data_added,
+            "backup_s": (backup_s * 10.0).round() / 10.0,
+            "backup_ms": {"create": first.create_ms, "verify": first.verify_ms, "restic": first.restic_ms, "forget": first.forget_ms},
+            "second_backup_s": (second_s * 10.0).round() / 10.0,
+            "restore_s": (restore_s * 10.0).round() / 10.0,
+            "restore_ms": {"restic": restored.restic_ms, "verify": restored.verify_ms, "extract": restored.extract_ms, "swap": restored.swap_ms},
+        })
+    );
+}

@@ -51,6 +51,10 @@ struct Cli {
     /// Skip the auth checks (liveness and readiness only).
     #[arg(long)]
     no_auth: bool,
+    /// Readiness from /startupz (startup finished) instead of /readyz (which also waits for
+    /// the channels' deep checks): the deploy health gate's question.
+    #[arg(long)]
+    startup: bool,
     /// Do not present a wrong token. OpenClaw answers every failed auth late on purpose
     /// (loopback: 250 ms doubling to 5 s within a minute, reset by a success) and counts it
     /// against gateway.auth.rateLimit (off loopback: 10 a minute, then the client IP is
@@ -156,6 +160,7 @@ fn run(cli: Cli) -> Result<i32> {
                 wrong_token: !cli.no_wrong_token,
                 token: cli.token_file.clone().map(TokenSource::File),
             },
+            startup: cli.startup,
         }),
         tls,
         ca_file: cli.ca_file.clone(),

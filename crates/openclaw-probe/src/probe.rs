@@ -41,6 +41,9 @@ pub struct AuthConfig {
 pub struct GatewayConfig {
     pub target: HttpTarget,
     pub auth: AuthConfig,
+    /// Judge readiness by `/startupz` (startup finished) instead of `/readyz` (which also
+    /// waits on channel deep checks): what a deploy gate asks of a new generation.
+    pub startup: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +87,7 @@ impl Config {
                     wrong_token: true,
                     token,
                 },
+                startup: false,
             }),
             ..Config::default()
         }
@@ -189,10 +193,15 @@ fn gateway(
             state = GatewayState::Down;
         }
     }
-    match http::request(t, "GET", "/readyz", None, None, timeout) {
-        Ok(r) if r.status == 200 => {
-            checks.push(http_check("ready", Status::Ok, "GET /readyz", &r, false))
-        }
+    let ready_path = if gw.startup { "/startupz" } else { "/readyz" };
+    match http::request(t, "GET", ready_path, None, None, timeout) {
+        Ok(r) if r.status == 200 => checks.push(http_check(
+            "ready",
+            Status::Ok,
+            &format!("GET {ready_path}"),
+            &r,
+            false,
+        )),
         Ok(r) => {
             let failing = serde_json::from_slice::<Value>(&r.body)
                 .ok()
@@ -206,7 +215,10 @@ fn gateway(
                 } else {
                     Status::Warning
                 },
-                format!("GET /readyz: {} (not ready: starting{failing})", r.status),
+                format!(
+                    "GET {ready_path}: {} (not ready: starting{failing})",
+                    r.status
+                ),
             );
             c.http_status = Some(r.status);
             checks.push(c);
@@ -217,7 +229,7 @@ fn gateway(
         Err(e) => checks.push(Check::new(
             "ready",
             Status::Critical,
-            format!("GET /readyz: {e}"),
+            format!("GET {ready_path}: {e}"),
         )),
     }
     if !gw.auth.enabled {
