@@ -592,7 +592,7 @@ fn a_backup_taken_while_chatting_restores_sessions_and_jobs_and_bad_backups_are_
     // A few more turns after the backup, then stop writing.
     let after_backup = done.lock().unwrap().len();
     openclaw_lab::cmd::wait_for(Duration::from_secs(60), Duration::from_millis(200), || {
-        (done.lock().unwrap().len() >= after_backup + 1).then_some(())
+        (done.lock().unwrap().len() > after_backup).then_some(())
     })
     .expect("turns after the backup");
     stop.store(true, Ordering::Relaxed);
