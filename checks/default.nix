@@ -21,4 +21,5 @@ in
 {
   vm-openclaw = import ./vm-openclaw.nix args;
   vm-rollback = import ./vm-rollback.nix args;
+  vm-health-gate = import ./vm-health-gate.nix args;
 }

@@ -20,6 +20,8 @@ in
   services.openclaw = {
     package = lib.mkDefault own.openclaw-render;
     secretcheckPackage = lib.mkDefault own.openclaw-secretcheck;
+    backupPackage = lib.mkDefault own.openclaw-backup;
+    probePackage = lib.mkDefault own.openclaw-probe;
     image = lib.mkDefault (own.gateway-image or null);
   };
 }

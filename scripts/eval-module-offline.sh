@@ -56,8 +56,10 @@ declare -A hosts=(
   [vm-test-gateway]="vmTestNode = \"gateway\";"
   [vm-test-gateway-new-token]="vmTestNode = \"gateway\"; extra = [ ({ lib, ... }: { services.openclaw.gateway.token = lib.mkForce \"gateway_token_v2\"; }) ];"
   [openclaw-lxc-litellm]="host = ./hosts/openclaw-lxc; extra = [ ./checks/offline-eval/litellm.nix ];"
+  [vm-test-gateway-broken]="vmTestNode = \"gateway\"; extra = [ ({ lib, ... }: { services.openclaw.secrets.items.gateway_token_missing.min_length = 32; services.openclaw.gateway.token = lib.mkForce \"gateway_token_missing\"; }) ];"
+  [openclaw-lxc-backup]="host = ./hosts/openclaw-lxc; extra = [ ./checks/offline-eval/backup.nix ];"
 )
-for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token openclaw-lxc-litellm; do
+for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token openclaw-lxc-litellm vm-test-gateway-broken openclaw-lxc-backup; do
   out=$WORK/$host.json
   fails_before=$fails
   if ! evaluate "${hosts[$host]}" >"$out" 2>"$WORK/$host.err"; then
@@ -125,6 +127,19 @@ for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token o
       "$WORK/$host.units/openclaw-plugins.service" 2>/dev/null ||
       fail "$host: channels.matrix without openclaw-plugins.service installing @openclaw/matrix@2026.9.6"
   fi
+  # Backups: the rendered units and backup.json installed, the timers wanted, the password
+  # file outside the state directory; the health gate's unit is there (on by default).
+  if [ "$(jq '.result.spec.backup != null' "$out")" = true ]; then
+    for t in "$name-backup" "$name-backup-check"; do
+      [ "$(jq -r --arg t "$t" '.result.timers[$t].wantedBy | index("timers.target") != null' "$out")" = true ] ||
+        fail "$host: timer $t is not wanted by timers.target"
+    done
+    [ "$(jq -r '.result.etc["openclaw/backup.json"] // ""' "$out")" != "" ] || fail "$host: /etc/openclaw/backup.json is not installed"
+    pw=$(jq -r '.password_file' "$WORK/$host.rendered/backup/backup.json")
+    state=$(jq -r '.state_dir' "$WORK/$host.rendered/backup/backup.json")
+    case "$pw" in "$state"/*) fail "$host: the restic password file $pw is inside the backed-up state $state" ;; esac
+  fi
+  [ "$(jq '.result.services | has("openclaw-health-gate")' "$out")" = true ] || fail "$host: no openclaw-health-gate unit"
   [ "$fails" -eq "$fails_before" ] || continue
   printf '   %s: systemd-analyze security %s\n' "$host" "$(IFS=,; echo "${scores[*]}")"
   echo "ok: $host: assertions hold, spec renders ($(find "$WORK/$host.rendered" -type f | wc -l) files), $(jq '.result.renderedRefs | length' "$out") artifact refs exist, quadlet accepts $(jq '.result.quadlet | length' "$out") files"
@@ -177,6 +192,14 @@ expect_failure "a port out of range" "services.openclaw.gateway.port" \
   '{ lib, ... }: { services.openclaw.gateway.port = lib.mkForce 70000; }'
 expect_failure "a misspelt spec field" "services.openclaw.gateway.tokn" \
   '{ services.openclaw.gateway.tokn = "x"; }'
+expect_failure "a backup password naming an undeclared secret" 'services.openclaw.backup.password = "nope" is not declared' \
+  '{ lib, ... }: { imports = [ ./checks/offline-eval/backup.nix ]; services.openclaw.backup.password = lib.mkForce "nope"; }'
+expect_failure "backup binaries outside the store" "must be store paths" \
+  '{ lib, ... }: { imports = [ ./checks/offline-eval/backup.nix ]; services.openclaw.backup.bin = lib.mkForce "/usr/bin/openclaw-backup"; }'
+expect_failure "backup.json outside /etc" "services.openclaw.backup.config must be under /etc" \
+  '{ imports = [ ./checks/offline-eval/backup.nix ]; services.openclaw.backup.config = "/var/lib/backup.json"; }'
+expect_failure "the health gate without a token to check" "services.openclaw.deploy.healthGate checks that auth is enforced" \
+  '{ lib, ... }: { services.openclaw.gateway.token = lib.mkForce null; }'
 
 # `settings` (RFC 42, OpenClaw's own JSON) reaches openclaw.json through the generator, which
 # checks it against OpenClaw's schema: a valid key lands, one 2026.9.6 rejects fails the build.

@@ -38,6 +38,7 @@ APT_RUNTIME=(
   chromium=156.0.8078.114-1~deb12u1 # the browser check (WebChat through Caddy)
   chromium-driver=156.0.8078.114-1~deb12u1 # its WebDriver
   nix-bin=2.8.0-1.1+b1 # nix-instantiate for scripts/check-nix.sh
+  restic=0.14.0-1+b5 # encrypted backups of the gateway's state (tests/backup_real.rs)
   strace # the hardening test records the gateway's syscalls
   time # GNU time: the lab bench's peak-RSS figures
 )
@@ -462,6 +463,7 @@ STRACE_BIN=$(bin strace)
 SQUID_BIN=$(bin squid)
 CHROMIUM_BIN=$(bin chromium)
 CHROMEDRIVER_BIN=$(bin chromedriver)
+RESTIC_BIN=$(bin restic)
 
 first_line() { "$@" 2>&1 | head -n1 || true; }
 report() { # name path version-command...
@@ -495,6 +497,7 @@ report strace "$STRACE_BIN" "$STRACE_BIN" -V
 report squid "$SQUID_BIN" "$SQUID_BIN" -v
 report chromium "$CHROMIUM_BIN" "$CHROMIUM_BIN" --version
 report chromedriver "$CHROMEDRIVER_BIN" "$CHROMEDRIVER_BIN" --version
+report restic "$RESTIC_BIN" "$RESTIC_BIN" version
 report gateway-image "$GATEWAY_IMAGE" du -h "$GATEWAY_IMAGE"
 report openclaw-matrix-state "$MATRIX_STATE/.version" cat "$MATRIX_STATE/.version"
 report litellm "$LITELLM_BIN" "$LITELLM_VENV/bin/python" -c \
@@ -541,6 +544,7 @@ fi
   exp SQUID_BIN "$SQUID_BIN"
   exp CHROMIUM_BIN "$CHROMIUM_BIN"
   exp CHROMEDRIVER_BIN "$CHROMEDRIVER_BIN"
+  exp RESTIC_BIN "$RESTIC_BIN"
   exp OPENCLAW_GATEWAY_IMAGE "$GATEWAY_IMAGE"
   exp SYNAPSE_VENV "$SYNAPSE_VENV"
   exp LITELLM_BIN "$LITELLM_BIN"

@@ -24,7 +24,9 @@ let
       # The module exactly as the flake exports it, with stand-in builds of our packages.
       (import ../../modules/flake-module.nix {
         quadletModule = import (quadletNix + "/nixos-module.nix");
-        packagesFor = _: { inherit (pkgs) openclaw-render openclaw-secretcheck gateway-image; };
+        packagesFor = _: {
+          inherit (pkgs) openclaw-render openclaw-secretcheck openclaw-backup openclaw-probe gateway-image;
+        };
       })
       (
         if vmTestNode != null then

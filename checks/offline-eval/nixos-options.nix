@@ -107,6 +107,7 @@ in
     users.groups = submodules { gid = opt (types.nullOr types.int) null; };
 
     systemd.package = opt types.package pkgs.systemd;
+    nix.package = opt types.package pkgs.nix;
     systemd.packages = opt (types.listOf types.package) [ ];
     systemd.services = submodules serviceOptions;
     systemd.timers = submodules timerOptions;

@@ -65,6 +65,9 @@ in
   openclaw-lab = package "openclaw-lab" "openclaw-lab";
   openclaw-render = package "openclaw-render" "openclaw-render";
   openclaw-secretcheck = package "openclaw-secretcheck" "openclaw-secretcheck";
+  openclaw-backup = package "openclaw-backup" "openclaw-backup";
+  openclaw-probe = package "openclaw-probe" "openclaw-probe";
+  restic = package "restic-0.18.0" "restic";
   openbao = package "openbao-2.2.2" "bao";
   step-cli = package "step-cli-0.28.6" "step";
   nftables = package "nftables-1.1.1" "nft";
@@ -75,4 +78,5 @@ in
   curl = package "curl-8.13.0" "curl";
   podman = package "podman-5.4.1" "podman";
   systemd = package "systemd-257.5" "systemctl";
+  nix = package "nix-2.28.3" "nix";
 }

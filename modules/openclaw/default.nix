@@ -80,6 +80,8 @@ in
     ./observability.nix
     ./plugins.nix
     ./litellm.nix
+    ./backup.nix
+    ./health-gate.nix
   ];
 
   config = lib.mkIf cfg.enable {

@@ -967,6 +967,90 @@ in
     default = null;
     description = "The LiteLLM proxy between the gateway and the model providers (its own host, user, secrets and egress); `models` then points at it.";
   };
+  backup = mkOption {
+    type = types.nullOr (types.submodule {
+      options = {
+        repository = mkOption {
+          type = types.str;
+          description = "restic repository: an absolute path (outside the state directory) or a restic backend URL (`sftp:host:/path`, `rest:https://host/repo`, `s3:...`) without credentials in it.\n\nRequired.";
+        };
+        password = mkOption {
+          type = types.str;
+          description = "Name of the secret item (in `secrets.items`, delivered as a file) holding the repository password.\n\nRequired.";
+        };
+        schedule = mkOption {
+          type = types.str;
+          default = "*-*-* 03:15:00";
+          description = "When the backup runs (systemd `OnCalendar=`).";
+        };
+        verify_schedule = mkOption {
+          type = types.str;
+          default = "Sun *-*-* 04:30:00";
+          description = "When the repository check runs (systemd `OnCalendar=`).";
+        };
+        verify_subset = mkOption {
+          type = types.str;
+          default = "5%";
+          description = "How much of the repository's data each check reads back (`restic check --read-data-subset`): `5%`, `1/10` or a size such as `500M`.";
+        };
+        keep = mkOption {
+          type = types.submodule {
+            options = {
+              daily = mkOption {
+                type = types.ints.u32;
+                default = 7;
+                description = "";
+              };
+              weekly = mkOption {
+                type = types.ints.u32;
+                default = 4;
+                description = "";
+              };
+              monthly = mkOption {
+                type = types.ints.u32;
+                default = 6;
+                description = "";
+              };
+            };
+          };
+          default = { daily = 7; weekly = 4; monthly = 6; };
+          description = "Snapshots `restic forget --prune` keeps.";
+        };
+        include_workspace = mkOption {
+          type = types.bool;
+          default = true;
+          description = "Include agent workspaces (files the agents wrote).";
+        };
+        initialize = mkOption {
+          type = types.bool;
+          default = true;
+          description = "Create the repository on the first run when it does not exist.";
+        };
+        work_dir = mkOption {
+          type = types.nullOr (types.str);
+          default = null;
+          description = "Root-only working directory (archive staging, restic's cache, restore stages). Keep it on the state directory's filesystem so a restore's swap is a rename.";
+        };
+        bin = mkOption {
+          type = types.str;
+          default = "/usr/bin/openclaw-backup";
+          description = "";
+        };
+        restic_bin = mkOption {
+          type = types.str;
+          default = "/usr/bin/restic";
+          description = "";
+        };
+        config = mkOption {
+          type = types.str;
+          default = "/etc/openclaw/backup.json";
+          description = "Where the rendered `backup.json` is installed.";
+        };
+      };
+    });
+    default = null;
+    description = "Encrypted backups of the gateway's state (OpenClaw's archive, kept by restic). Absent: no backups.";
+  };
   runtime = mkOption {
     type = types.enum [ "container" "native" ];
     default = "container";

@@ -74,6 +74,7 @@ pub fn problems(spec: &Spec) -> Vec<Problem> {
     paths(spec, &mut r);
     settings(spec, &mut r);
     litellm(spec, &mut r);
+    backup(spec, &mut r);
     r.problems
 }
 
@@ -724,6 +725,192 @@ fn litellm(spec: &Spec, r: &mut Report) {
         // sops-nix/agenix put litellm.paths.secrets_dir/litellm.env in place; no agent.
         (SecretBackend::Files, _) => {}
     }
+}
+
+/// `[backup]`: a password the agent renders as a file, a repository that survives losing the
+/// state's disk and is not inside what is backed up, retention that keeps something, a
+/// check subset restic accepts, and no secret inside the backed-up tree.
+fn backup(spec: &Spec, r: &mut Report) {
+    let Some(b) = &spec.backup else {
+        return;
+    };
+    let state = spec.paths.state_dir.trim_end_matches('/');
+    let within = |p: &str, dir: &str| std::path::Path::new(p).starts_with(dir);
+    match spec.secrets.items.get(&b.password) {
+        None => r.add(
+            "backup.password",
+            format!("'{}' is not an item of secrets.items", b.password),
+            format!(
+                "add [secrets.items.{}] (its value in OpenBao, or a path for the files backend), or name an existing item",
+                b.password
+            ),
+        ),
+        Some(item) if item.deliver != Delivery::File => r.add(
+            format!("secrets.items.{}.deliver", b.password),
+            "the restic password must be a file (restic reads it through RESTIC_PASSWORD_FILE)",
+            "set deliver = \"file\"",
+        ),
+        Some(item) if item.min_length < 16 => r.add(
+            format!("secrets.items.{}.min_length", b.password),
+            "a repository password shorter than 16 characters can be guessed offline by whoever holds a copy of the repository",
+            "set min_length = 16 or more (32 random characters is a good password)",
+        ),
+        Some(_) => {}
+    }
+    if [
+        spec.gateway.token.as_deref(),
+        spec.models.api_key.as_deref(),
+    ]
+    .contains(&Some(b.password.as_str()))
+    {
+        r.add(
+            "backup.password",
+            format!("'{}' is also a gateway credential", b.password),
+            "give the repository its own secret item",
+        );
+    }
+    let repo = b.repository.as_str();
+    if let Some(path) = b.local_repository() {
+        if text::check(text::Kind::AbsPath, path).is_some() {
+            r.add(
+                "backup.repository",
+                format!("'{path}' is not an absolute, normalised path"),
+                "write e.g. /var/backup/openclaw-restic (no trailing /, no . or ..)",
+            );
+        } else if within(path, state) || within(state, path) {
+            r.add(
+                "backup.repository",
+                format!("'{path}' overlaps paths.state_dir ({state}): the repository would be in its own backup and lost with the state's disk"),
+                "put the repository outside the state directory, ideally on another disk or host (e.g. /mnt/backup/openclaw-restic or sftp:backup-host:/srv/restic/openclaw)",
+            );
+        } else if within(path, spec.secrets.dir.trim_end_matches('/')) {
+            r.add(
+                "backup.repository",
+                format!("'{path}' is inside secrets.dir (a tmpfs the agent owns)"),
+                "put the repository on persistent storage outside the secrets directory",
+            );
+        }
+    } else {
+        const BACKENDS: &[&str] = &[
+            "sftp:", "rest:", "s3:", "b2:", "azure:", "gs:", "swift:", "rclone:",
+        ];
+        let backend = BACKENDS.iter().find(|p| repo.starts_with(**p));
+        match backend {
+            None => r.add(
+                "backup.repository",
+                format!("'{repo}' is neither an absolute path nor a restic backend URL"),
+                "write an absolute path or a URL starting with sftp:, rest:, s3:, b2:, azure:, gs:, swift: or rclone:",
+            ),
+            Some(_) => {
+                // A password in the URL would land in the unit's environment and the store.
+                let rest = repo.split_once("://").map(|(_, r)| r).unwrap_or(repo);
+                let authority = rest.split('/').next().unwrap_or("");
+                if authority.contains('@') && authority.split('@').next().unwrap_or("").contains(':') {
+                    r.add(
+                        "backup.repository",
+                        "the URL carries a password (user:password@)",
+                        "remove it: give the backend's credentials to restic through its environment (e.g. an EnvironmentFile drop-in the agent renders), never in the spec",
+                    );
+                }
+            }
+        }
+    }
+    let k = b.keep;
+    if k.daily == 0 && k.weekly == 0 && k.monthly == 0 {
+        r.add(
+            "backup.keep",
+            "keeps no snapshot: restic forget --prune would delete every backup after making it",
+            "set backup.keep.daily (e.g. 7), weekly (4) and monthly (6)",
+        );
+    }
+    for (field, n, max) in [
+        ("daily", k.daily, 3660),
+        ("weekly", k.weekly, 520),
+        ("monthly", k.monthly, 240),
+    ] {
+        if n > max {
+            r.add(
+                format!("backup.keep.{field}"),
+                format!("{n} is more than {max}: a repository this long-lived needs a plan of its own, not a typo"),
+                format!("set at most {max}"),
+            );
+        }
+    }
+    if !verify_subset_ok(&b.verify_subset) {
+        r.add(
+            "backup.verify_subset",
+            format!(
+                "'{}' is not a subset restic check --read-data-subset takes",
+                b.verify_subset
+            ),
+            "write a percentage (5%), a part (1/10) or a size (500M)",
+        );
+    }
+    for (field, v) in [
+        ("backup.schedule", &b.schedule),
+        ("backup.verify_schedule", &b.verify_schedule),
+    ] {
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " *:/,.~-".contains(c))
+            && v.trim() == v;
+        if !ok {
+            r.add(
+                field,
+                format!("'{}' is not a systemd calendar expression", v.escape_debug()),
+                "write e.g. \"daily\", \"*-*-* 03:15:00\" or \"Sun *-*-* 04:30:00\" (check with systemd-analyze calendar)",
+            );
+        }
+    }
+    let work = spec.backup_work_dir().unwrap_or_default();
+    if within(&work, state) {
+        r.add(
+            "backup.work_dir",
+            format!("'{work}' is inside paths.state_dir ({state}): the archive would be staged inside what it archives"),
+            "put it beside the state directory (default /var/lib/<name>-backup)",
+        );
+    }
+    if b.local_repository()
+        .is_some_and(|p| within(p, &work) || within(&work, p))
+    {
+        r.add(
+            "backup.work_dir",
+            "overlaps backup.repository",
+            "keep the work directory and the repository apart",
+        );
+    }
+    // Secrets come back from OpenBao, never from a backup.
+    let secrets = spec.secrets.dir.trim_end_matches('/');
+    if within(secrets, state) {
+        r.add(
+            "secrets.dir",
+            format!("'{secrets}' is inside paths.state_dir ({state}), so every backup would carry the rendered secrets"),
+            "keep secrets.dir on a tmpfs outside the state directory (e.g. /run/secrets/openclaw)",
+        );
+    }
+    for (name, _) in spec.secrets.items.iter() {
+        if let Some(crate::spec::SecretLocation::File { path }) = spec.secret_location(name) {
+            if within(&path, state) {
+                r.add(
+                    format!("secrets.items.{name}.path"),
+                    format!("'{path}' is inside paths.state_dir ({state}), so every backup would carry it"),
+                    "render it outside the state directory (under secrets.dir)",
+                );
+            }
+        }
+    }
+}
+
+fn verify_subset_ok(s: &str) -> bool {
+    if let Some(p) = s.strip_suffix('%') {
+        return p.parse::<f64>().is_ok_and(|x| x > 0.0 && x <= 100.0);
+    }
+    if let Some((n, t)) = s.split_once('/') {
+        return matches!((n.parse::<u32>(), t.parse::<u32>()), (Ok(n), Ok(t)) if n >= 1 && n <= t);
+    }
+    let digits = s.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', 't', 'T']);
+    digits.len() + 1 >= s.len() && digits.parse::<u64>().is_ok_and(|x| x > 0)
 }
 
 fn text_min_master() -> usize {

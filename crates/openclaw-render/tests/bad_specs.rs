@@ -269,6 +269,29 @@ const CASES: &[Case] = &[
     (LAB, &[("litellm.openbao", "-")], "litellm.openbao"),
     (LAB, &[("litellm.egress.allow[0].to", "\"169.254.0.0/16\"")], "litellm.egress.allow[0].to"),
     (LAB, &[("litellm.listen", "\"4000\"")], "litellm.listen"),
+    // [backup]: the password is a rendered file item, the repository survives the state's
+    // disk, retention keeps something, nothing secret is inside what is backed up.
+    (LXC, &[("backup.password", "\"nope\"")], "backup.password"),
+    (LXC, &[("backup.password", "\"gateway_token\"")], "backup.password"),
+    (LXC, &[("secrets.items.restic_password.deliver", "\"env\""), ("secrets.items.restic_password.env_var", "\"RESTIC_PW\"")], "secrets.items.restic_password.deliver"),
+    (LXC, &[("secrets.items.restic_password.min_length", "8")], "secrets.items.restic_password.min_length"),
+    (LXC, &[("backup.repository", "\"/var/lib/openclaw/restic\"")], "backup.repository"),
+    (LXC, &[("backup.repository", "\"/var/lib\"")], "backup.repository"),
+    (LXC, &[("backup.repository", "\"/run/secrets/openclaw/repo\"")], "backup.repository"),
+    (LXC, &[("backup.repository", "\"relative/repo\"")], "backup.repository"),
+    (LXC, &[("backup.repository", "\"/mnt/backup/../openclaw\"")], "backup.repository"),
+    (LXC, &[("backup.repository", "\"rest:https://user:hunter2@backup.home.example/openclaw\"")], "backup.repository"),
+    (LXC, &[("backup.keep", "{ daily = 0, weekly = 0, monthly = 0 }")], "backup.keep"),
+    (LXC, &[("backup.keep", "{ daily = 100000 }")], "backup.keep.daily"),
+    (LXC, &[("backup.verify_subset", "\"0%\"")], "backup.verify_subset"),
+    (LXC, &[("backup.verify_subset", "\"150%\"")], "backup.verify_subset"),
+    (LXC, &[("backup.verify_subset", "\"3/2\"")], "backup.verify_subset"),
+    (LXC, &[("backup.verify_subset", "\"some\"")], "backup.verify_subset"),
+    (LXC, &[("backup.schedule", "\"daily; rm -rf /\"")], "backup.schedule"),
+    (LXC, &[("backup.verify_schedule", "\"\"")], "backup.verify_schedule"),
+    (LXC, &[("backup.work_dir", "\"/var/lib/openclaw/backup\"")], "backup.work_dir"),
+    (LXC, &[("backup.work_dir", "\"/mnt/backup/openclaw-restic/work\"")], "backup.work_dir"),
+    (LXC, &[("secrets.dir", "\"/var/lib/openclaw/secrets\"")], "secrets.dir"),
 ];
 
 #[test]
@@ -292,6 +315,37 @@ fn every_bad_spec_is_rejected_naming_its_field() {
         "{} case(s) failed:\n{}",
         failures.len(),
         failures.join("\n\n")
+    );
+}
+
+/// Control for the [backup] cases: the example they break renders, with its backup units.
+#[test]
+fn the_backup_example_renders_its_units() {
+    let spec = Spec::from_path(&support::example(LXC)).unwrap();
+    let arts = render_all(&spec).unwrap_or_else(|e| panic!("{e}"));
+    for p in [
+        "backup/backup.json",
+        "systemd/openclaw-backup.service",
+        "systemd/openclaw-backup.timer",
+        "systemd/openclaw-backup-check.service",
+        "systemd/openclaw-backup-check.timer",
+    ] {
+        assert!(arts.iter().any(|a| a.path == p), "no {p}");
+    }
+    // The secrets directory is outside what OpenClaw archives (the state dir).
+    let cfg: serde_json::Value = serde_json::from_str(
+        &arts
+            .iter()
+            .find(|a| a.path == "backup/backup.json")
+            .unwrap()
+            .content,
+    )
+    .unwrap();
+    let state = cfg["state_dir"].as_str().unwrap();
+    let pw = cfg["password_file"].as_str().unwrap();
+    assert!(
+        pw.starts_with("/run/secrets/") && !pw.starts_with(state),
+        "{cfg}"
     );
 }
 

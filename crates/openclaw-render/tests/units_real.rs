@@ -35,6 +35,10 @@ fn runnable(spec: &mut Spec) {
     if let Some(l) = spec.litellm.as_mut() {
         l.paths.bin = "/bin/true".into();
     }
+    if let Some(b) = spec.backup.as_mut() {
+        b.bin = "/bin/true".into();
+        b.restic_bin = "/bin/true".into();
+    }
 }
 
 fn write_units(dir: &Path, arts: &[Artifact]) {
@@ -164,6 +168,58 @@ fn the_litellm_unit_scores_ok_with_systemd_analyze_security() {
     assert!(
         score < 2.0,
         "exposure {score}: LiteLLM's unit is weaker than promised"
+    );
+}
+
+/// The backup units run as root (the password and the repository stay out of the gateway
+/// user's reach), so their sandbox is what keeps them small: the same bar as the sidecars.
+#[test]
+fn the_backup_units_score_ok_with_systemd_analyze_security() {
+    let sa = support::tool("SYSTEMD_ANALYZE_BIN", "/usr/bin/systemd-analyze");
+    let arts = artifacts("lxc-homelab.toml", runnable);
+    let dir = tempfile::tempdir().unwrap();
+    write_units(dir.path(), &arts);
+    for unit in ["openclaw-backup.service", "openclaw-backup-check.service"] {
+        let out = Command::new(&sa)
+            .args(["security", "--offline=true", unit])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let score: f32 = text
+            .lines()
+            .find_map(|l| l.split(&format!("exposure level for {unit}: ")).nth(1))
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no score in:\n{text}"));
+        println!("systemd-analyze security: {unit} exposure {score}");
+        assert!(
+            score <= 3.0,
+            "exposure {score}: {unit} is weaker than promised"
+        );
+    }
+    // Control: the same unit without its sandbox scores far worse, so the bar can fail.
+    let bare: String = get(&arts, "systemd/openclaw-backup.service")
+        .lines()
+        .take_while(|l| !l.starts_with("Nice="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("bare-backup.service"), bare).unwrap();
+    let out = Command::new(&sa)
+        .args(["security", "--offline=true", "bare-backup.service"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bare_score: f32 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for bare-backup.service: ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no score in:\n{text}"));
+    assert!(
+        bare_score > 8.0,
+        "the unsandboxed control scores {bare_score}"
     );
 }
 

@@ -473,6 +473,8 @@ mod tests {
                 "openbao-agent/templates/gateway_token.ctmpl",
                 "openbao-agent/templates/litellm_api_key.ctmpl",
                 "openbao-agent/templates/matrix_access_token.ctmpl",
+                // [backup]'s repository password: rendered like every other item.
+                "openbao-agent/templates/restic_password.ctmpl",
             ]
         );
         let hcl = &arts[0].content;

@@ -3,6 +3,7 @@
 //! Each submodule renders one kind of artifact and knows nothing of the others; this module
 //! collects them, validates the result against OpenClaw's schema and builds the manifest.
 
+pub mod backup;
 pub mod bao_agent;
 pub mod caddy;
 pub mod egress_proxy;
@@ -157,6 +158,7 @@ pub fn render_all(spec: &Spec) -> Result<Artifacts, RenderError> {
     artifacts.extend(caddy::render(spec));
     artifacts.extend(prometheus::render(spec));
     artifacts.extend(litellm::render(spec));
+    artifacts.extend(backup::render(spec));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts.push(manifest::render(spec, &artifacts));
     // `check` runs this too, so what it passes can be written (one validation path).

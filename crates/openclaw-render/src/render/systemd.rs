@@ -475,6 +475,9 @@ fn cron_sync(spec: &Spec) -> String {
             "add".into(),
             "--declaration-key".into(),
             format!("openclaw-homelab/{}", job.name),
+            // 2026.9.6 refuses a job without --name ("Cron job name is required").
+            "--name".into(),
+            job.name.clone(),
             "--display-name".into(),
             job.name.clone(),
             "--cron".into(),

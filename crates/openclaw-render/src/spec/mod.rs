@@ -4,6 +4,7 @@
 //! serde model, and `deny_unknown_fields` everywhere means a typo is an error naming the key,
 //! never a silently ignored setting.
 
+pub mod backup;
 pub mod litellm;
 mod secret_files;
 mod strict_json;
@@ -16,6 +17,7 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use backup::Backup;
 pub use litellm::{Litellm, LitellmProvider};
 pub use secret_files::{RenderedSecretFile, RequiredValue, SecretFileKind};
 pub use units::{ByteSize, Cidr, Duration};
@@ -62,6 +64,10 @@ pub struct Spec {
     /// secrets and egress); `models` then points at it.
     #[serde(default)]
     pub litellm: Option<Litellm>,
+    /// Encrypted backups of the gateway's state (OpenClaw's archive, kept by restic). Absent:
+    /// no backups.
+    #[serde(default)]
+    pub backup: Option<Backup>,
     /// How the gateway runs: as the Podman container (quadlet; what the NixOS module deploys)
     /// or as a native systemd service (hosts without Podman).
     #[serde(default)]

@@ -34,6 +34,8 @@ pub enum Kind {
     Label,
     /// A cron expression: fields separated by spaces; its grammar lives in `cron.rs`.
     Cron,
+    /// A systemd calendar expression (`OnCalendar=`): names, digits, spaces, `* , / - : . ~`.
+    Calendar,
     /// Text for people or programs (prompts, display names, regexes): anything but NUL. Only
     /// rendered through escaping writers (JSON, `systemd::exec_word`).
     FreeText,
@@ -128,6 +130,17 @@ pub const KINDS: &[(&str, Kind)] = &[
     ("litellm.paths.state_dir", Kind::AbsPath),
     ("litellm.paths.secrets_dir", Kind::AbsPath),
     ("litellm.paths.agent_dir", Kind::AbsPath),
+    // Label keeps the `:`, `/` and `@` of restic's backend URLs; validate.rs owns the rest.
+    ("backup.repository", Kind::Label),
+    ("backup.password", Kind::Name),
+    ("backup.schedule", Kind::Calendar),
+    ("backup.verify_schedule", Kind::Calendar),
+    // `5%`: reaches only backup.json and restic's argv (no shell); validate.rs owns its grammar.
+    ("backup.verify_subset", Kind::FreeText),
+    ("backup.work_dir", Kind::AbsPath),
+    ("backup.bin", Kind::AbsPath),
+    ("backup.restic_bin", Kind::AbsPath),
+    ("backup.config", Kind::AbsPath),
     // litellm.primary, .fallbacks[], .providers[].model_group and .model: Label (model names
     // like `openai/gpt-4o-mini`; they reach YAML only through its string escaping).
     // The passthrough only reaches openclaw.json (serde_json escapes); validate.rs owns it.
@@ -206,6 +219,17 @@ pub fn check(kind: Kind, s: &str) -> Option<Misfit> {
                 )
             });
     }
+    if kind == Kind::Calendar {
+        return s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || " *,/-:.~".contains(*c)))
+            .and_then(|c| {
+                misfit(
+                    format!("contains '{c}'"),
+                    "write a systemd calendar expression: names, digits, spaces and * , / - : . ~",
+                )
+            });
+    }
     if let Some(c) = s.chars().find(|c| c.is_whitespace()) {
         return misfit(
             format!("contains whitespace ({:?})", c),
@@ -232,7 +256,7 @@ pub fn check(kind: Kind, s: &str) -> Option<Misfit> {
             message: "is empty".into(),
             fix: "give a value or remove the key".into(),
         }),
-        Kind::FreeText | Kind::Cron => None,
+        Kind::FreeText | Kind::Cron | Kind::Calendar => None,
     }
 }
 
