@@ -13,9 +13,8 @@
 //! backup and restore figures for a few hundred sessions (README, Performance).
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,23 +23,8 @@ use openclaw_backup::{Config, Error as BackupError, RestoreOptions};
 use openclaw_render::{render_all, Spec};
 use serde_json::{json, Value};
 
-fn cache() -> PathBuf {
-    std::env::var_os("OPENCLAW_HOMELAB_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/openclaw-homelab"))
-}
-
-fn component(var: &str, in_cache: &str) -> PathBuf {
-    let p = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache().join(in_cache));
-    assert!(
-        p.exists(),
-        "{var}: {} is missing; run scripts/install-components.sh",
-        p.display()
-    );
-    p
-}
+mod support;
+use support::{component, free_port, random_hex, spawn, Proc};
 
 fn restic_bin() -> PathBuf {
     let p = std::env::var_os("RESTIC_BIN")
@@ -63,64 +47,6 @@ fn node_dir() -> PathBuf {
 
 fn openclaw_bin() -> PathBuf {
     component("OPENCLAW_BIN", "openclaw/node_modules/.bin/openclaw")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the process group on drop, so a failing assertion leaves nothing running.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // SAFETY: signalling the process group this test started (setsid in `spawn`).
-        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
-        let _ = self.0.wait();
-    }
-}
-impl Proc {
-    /// SIGTERM to the group, as systemd stops the unit; waits for the exit.
-    fn stop(mut self) {
-        // SAFETY: as in drop.
-        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Proc {
-    use std::os::unix::process::CommandExt;
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    // SAFETY: setsid in the child before exec; nothing else runs there.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {name}: {e}"));
-    Proc(child)
-}
-
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut b)
-        .unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn write_secret(path: &Path, value: &str) {

@@ -10,15 +10,17 @@
 //! Figures (fallback times, LiteLLM's RSS and added latency) are printed as one JSON line
 //! each, prefixed `litellm-figures:`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use openclaw_lab::fixtures::llm::named_reply;
 use openclaw_render::render::litellm as lrender;
 use openclaw_render::{render_all, Spec};
 use serde_json::{json, Value};
+
+mod support;
+use support::{free_port, spawn, Proc};
 
 /// uids the test's services run as: the gateway (nobody) and LiteLLM (another account).
 const GATEWAY_IDS: (u32, u32) = (65534, 65534);
@@ -33,48 +35,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn rand_hex() -> String {
     let mut b = [0u8; 16];
     let f = std::fs::File::open("/dev/urandom").unwrap();
     std::io::Read::read_exact(&mut &f, &mut b).unwrap();
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Kills the process group on drop, so a failing assertion leaves nothing running.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // SAFETY: signalling the process group this test started (setsid in `spawn`).
-        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Proc {
-    use std::os::unix::process::CommandExt;
-    let out = std::fs::File::create(log).unwrap();
-    // SAFETY: setsid in the child before exec; nothing else runs there.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {name}: {e}"));
-    Proc(child)
 }
 
 fn write_secret(path: &Path, value: &str, ids: (u32, u32)) {

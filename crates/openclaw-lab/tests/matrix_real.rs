@@ -5,61 +5,20 @@
 //! An allowlisted user's DM gets the model's answer; a stranger's DM gets nothing.
 //! Everything listens on 127.0.0.1 only. Needs the installed components; never skips.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use openclaw_lab::fixtures::llm::REPLY;
 use openclaw_render::{render_all, Spec};
 use serde_json::{json, Value};
 
+mod support;
+use support::{cache, free_port, spawn, Proc};
+
 const SERVER: &str = "olab.test";
 /// The unprivileged uid:gid the gateway runs as (nobody:nogroup).
 const GATEWAY_IDS: &str = "65534:65534";
-
-fn cache() -> PathBuf {
-    std::env::var_os("OPENCLAW_HOMELAB_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/openclaw-homelab"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the process group on drop, so a failing assertion leaves nothing running.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // SAFETY: signalling the process group this test started (setsid in `spawn`).
-        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(name: &'static str, cmd: &mut Command, log: &Path) -> Proc {
-    use std::os::unix::process::CommandExt;
-    let out = std::fs::File::create(log).unwrap();
-    // SAFETY: setsid in the child before exec; nothing else runs there.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {name}: {e}"));
-    Proc(child)
-}
 
 /// Polls `f` every 500 ms until it returns Some, at most `limit`.
 fn wait_for<T>(what: &str, limit: Duration, f: impl FnMut() -> Option<T>) -> T {
