@@ -166,7 +166,7 @@ fn gate(spec: &Spec, st: &Path, within: Duration) -> std::result::Result<(), Str
         // As systemd's start limit would: a gateway whose start keeps failing before it runs
         // (ExecStartPre refused it) will not pass by waiting longer.
         if let Some(u) = crate::lab::unit_status(st, &spec.gateway_unit()) {
-            if u.starts == 0 && u.pre_failures >= START_LIMIT {
+            if u.state == "pre-failed" && u.starts == 0 && u.pre_failures >= START_LIMIT {
                 break;
             }
         }
@@ -277,6 +277,8 @@ fn apply(spec: &Spec, st: &Path) -> Result<()> {
         }
         let t = Instant::now();
         state::stop(st, &format!("unit-{name}"), Duration::from_secs(40));
+        // The stopped supervisor's status must not speak for the new one (the gate reads it).
+        let _ = std::fs::remove_file(units_dir.join(format!("{name}.json")));
         crate::lab::start_unit(st, name, path)?;
         eprintln!(
             "deploy: restarted {name} ({:.1} s)",

@@ -179,10 +179,21 @@ pub fn read_pid(state: &Path, name: &str) -> Option<i32> {
 pub fn alive(pid: i32) -> bool {
     // Reap it first if it is our exited child, so a zombie does not count as alive.
     // SAFETY: waitpid with WNOHANG on a specific pid; kill with signal 0 only probes.
-    unsafe {
+    let exists = unsafe {
         libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG);
         libc::kill(pid, 0) == 0
-    }
+    };
+    // Another process's exited child (the lab brought up by a test, stopped by a separate
+    // `openclaw-lab deploy`) stays a zombie until its parent reaps it: it has exited.
+    exists && !is_zombie(pid)
+}
+
+fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        // The state follows the parenthesised command name, which may itself hold spaces.
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false)
 }
 
 /// Sends `sig` to the process group the pidfile names, then KILL after `grace`.
