@@ -207,8 +207,12 @@ fn arb_spec() -> impl Strategy<Value = Spec> {
                 s.egress.allow.push(toml::from_str("name = \"telegram\"\nto = \"149.154.160.0/20\"\nports = [443]\nhosts = [\"api.telegram.org\"]").unwrap());
             }
             if env_delivery {
-                for item in s.secrets.items.values_mut() {
-                    item.deliver = openclaw_render::spec::Delivery::Env;
+                // The backup's restic password stays a file (restic reads RESTIC_PASSWORD_FILE).
+                let restic = s.backup.as_ref().map(|b| b.password.clone());
+                for (name, item) in s.secrets.items.iter_mut() {
+                    if Some(name) != restic.as_ref() {
+                        item.deliver = openclaw_render::spec::Delivery::Env;
+                    }
                 }
                 s.observability.prometheus = None;
             }
