@@ -166,6 +166,8 @@ fn real_agent_renders_what_secretcheck_accepts_and_bad_rotations_are_held_back()
             "gateway_token": gw,
             "litellm_api_key": token(102, 32),
             "matrix_access_token": format!("syt_{}", token(103, 30)),
+            // The example backs up: the agent renders the restic password like every item.
+            "restic_password": token(104, 48),
         })
     };
     let gw1 = token(101, 48);
