@@ -243,9 +243,37 @@ pub fn rss(spec: &Spec, st: &Path) -> Result<Value> {
             "identity",
             "forward_auth identity fixture (stand-in for Keycloak)",
         ),
-        ("llm_fixture", "llm", "LLM fixture (stand-in for LiteLLM)"),
+        (
+            "provider_a_fixture",
+            "provider-a",
+            "LLM fixture (stand-in for cloud provider A)",
+        ),
+        (
+            "provider_b_fixture",
+            "provider-b",
+            "LLM fixture (stand-in for cloud provider B)",
+        ),
     ] {
         m.insert(key.into(), rss_entry(&table, what, pid(name)));
+    }
+    if spec.litellm.is_some() {
+        use openclaw_render::render::litellm as lr;
+        m.insert(
+            "litellm".into(),
+            rss_entry(
+                &table,
+                "LiteLLM proxy (one worker)",
+                unit_pid(&lr::unit_name(spec)),
+            ),
+        );
+        m.insert(
+            "litellm_openbao_agent".into(),
+            rss_entry(
+                &table,
+                "LiteLLM's OpenBao agent",
+                unit_pid(&lr::agent_unit_name(spec)),
+            ),
+        );
     }
     // The lab's own processes: supervisors (systemd's part), the probe timer, canaries.
     let mut lab_kib = 0;

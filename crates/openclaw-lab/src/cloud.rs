@@ -1,18 +1,19 @@
 //! The cloud host: a cloud API's edge on the lab's internet segment. Caddy terminates TLS
 //! (a lab-CA certificate for every name in [`EGRESS_NAMES`] that points here, one address as
-//! a CDN has) and forwards to the LLM fixture, so the gateway's model calls to
-//! `https://api.cloud.olab.test` cross the egress proxy as they would to a real provider.
-//! Caddy's access log (one JSON line per request, with the Host) is the record of which names
-//! were ever reached.
+//! a CDN has) and forwards to provider A's fixture: a provider's public API front end. The
+//! gateway's model calls go to LiteLLM, not here; what the gateway reaches here by name
+//! through the egress proxy is what `web_fetch` may fetch (`egress.allow_domains`), and
+//! Caddy's access log (one JSON line per request, with the Host) is the record of which
+//! names were ever reached.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::lab::LLM_PORT;
+use crate::lab::PROVIDER_PORT;
 use crate::pki::{Leaf, Pki};
 use crate::state::{mkdir, write_file};
-use crate::topology::{CLOUD, EGRESS_NAMES, LLM};
+use crate::topology::{CLOUD, EGRESS_NAMES, PROVIDER_A};
 
 /// Caddy's access log on the cloud host.
 pub fn access_log(state: &Path) -> PathBuf {
@@ -38,12 +39,12 @@ pub fn start(state: &Path, pki: &Pki) -> Result<()> {
     let caddyfile = format!(
         "# The lab's cloud edge (stand-in for a provider's API front end).\n\
          {{\n  admin off\n  auto_https disable_redirects\n}}\n\n\
-         {sites} {{\n  tls {crt} {key}\n  log {{\n    output file {log}\n    format json\n  }}\n  reverse_proxy {llm}:{LLM_PORT}\n}}\n",
+         {sites} {{\n  tls {crt} {key}\n  log {{\n    output file {log}\n    format json\n  }}\n  reverse_proxy {upstream}:{PROVIDER_PORT}\n}}\n",
         sites = sites.join(", "),
         crt = crt.display(),
         key = key.display(),
         log = access_log(state).display(),
-        llm = LLM.v4,
+        upstream = PROVIDER_A.v4,
     );
     let cf = dir.join("Caddyfile");
     write_file(&cf, caddyfile.as_bytes(), 0o644)?;

@@ -42,6 +42,17 @@ pub fn check_paths(spec: &Spec, state: &Path) -> Result<()> {
     if spec.uses_egress_proxy() {
         fields.push(("egress.proxy.access_log", &proxy_log));
     }
+    if let Some(l) = &spec.litellm {
+        let p = &l.paths;
+        fields.push(("litellm.paths.config", &p.config));
+        fields.push(("litellm.paths.state_dir", &p.state_dir));
+        fields.push(("litellm.paths.secrets_dir", &p.secrets_dir));
+        fields.push(("litellm.paths.agent_dir", &p.agent_dir));
+        if let Some(b) = &l.openbao {
+            fields.push(("litellm.openbao.cert", &b.cert));
+            fields.push(("litellm.openbao.key", &b.key));
+        }
+    }
     for (field, p) in fields {
         if !Path::new(p).starts_with(state) {
             bail!("{field} = {p} is outside the lab's state directory {} (fix: put it under that directory, as examples/lab.toml does)", state.display());
@@ -74,6 +85,9 @@ pub fn effective_spec(spec_path: &Path, state: &Path, mode: GatewayMode) -> Resu
     spec.paths.bao_bin = components::bao()?.display().to_string();
     spec.paths.secretcheck_bin = bin.join("openclaw-secretcheck").display().to_string();
     spec.paths.probe_bin = bin.join("openclaw-probe").display().to_string();
+    if let Some(l) = spec.litellm.as_mut() {
+        l.paths.bin = components::litellm()?.display().to_string();
+    }
     if spec.uses_egress_proxy() {
         spec.egress.proxy.squid_bin = components::squid()?.display().to_string();
     }
@@ -159,7 +173,11 @@ pub fn ensure_proxy_user(spec: &Spec) -> Result<()> {
     if !spec.uses_egress_proxy() {
         return Ok(());
     }
-    let user = &spec.egress.proxy.user;
+    ensure_system_user(&spec.egress.proxy.user)
+}
+
+/// A plain service account (no home, no login), made when missing and recorded for `down`.
+pub fn ensure_system_user(user: &str) -> Result<()> {
     if run("id", &["-u", user]).is_ok() {
         return Ok(());
     }
@@ -452,7 +470,6 @@ mod tests {
             .collect();
         for (ip, port) in [
             (LLM.v4.to_string(), crate::lab::LLM_PORT),
-            (LLM.v6.to_string(), crate::lab::LLM_PORT),
             (VAULT.v4.to_string(), crate::vault::PORT),
             (CA.v4.to_string(), crate::ca::PORT),
         ] {

@@ -11,7 +11,9 @@ use crate::cmd::{output_within, wait_for};
 use crate::container_host::{self, GatewayMode};
 use crate::pki::Pki;
 use crate::state::{self, mkdir, netns_command, spawn, write_file, Spawn};
-use crate::topology::{GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, ROUTER};
+use crate::topology::{
+    Host, GATEWAY, INTERNET_CANARY, LAN_CANARY, LLM, PROVIDERS, PROVIDER_A, ROUTER,
+};
 use crate::vault::{random_token, Vault};
 use crate::{ca, components, gateway, netns, proxy};
 
@@ -30,10 +32,32 @@ pub fn require_root() -> Result<()> {
     Ok(())
 }
 
-/// What the gateway answered the LLM fixture's scripted tool calls with (JSON lines).
-pub fn llm_tool_results(state: &Path) -> PathBuf {
-    state.join("llm/tool-results.jsonl")
+/// The port every provider fixture listens on.
+pub const PROVIDER_PORT: u16 = 8080;
+
+/// A provider fixture's files: its key, mode file and tool-results record.
+pub fn provider_dir(state: &Path, provider: &Host) -> PathBuf {
+    state.join("providers").join(provider.name)
 }
+
+/// The mode file of a provider fixture (`up`, a status, `hang`, `slow <ms>`; read per request).
+pub fn provider_mode(state: &Path, provider: &Host) -> PathBuf {
+    provider_dir(state, provider).join("mode")
+}
+
+/// Tells a provider fixture how to answer from its next request on.
+pub fn set_provider_mode(state: &Path, provider: &Host, mode: &str) -> Result<()> {
+    write_file(&provider_mode(state, provider), mode.as_bytes(), 0o600)
+}
+
+/// What the gateway answered the scripted tool calls of the primary provider (the model the
+/// hostile suite scripts, reached through LiteLLM) with (JSON lines).
+pub fn llm_tool_results(state: &Path) -> PathBuf {
+    provider_dir(state, &PRIMARY_PROVIDER).join("tool-results.jsonl")
+}
+
+/// The provider LiteLLM asks first (`litellm.primary`'s deployment in examples/lab.toml).
+pub const PRIMARY_PROVIDER: Host = PROVIDER_A;
 
 pub fn canary_file(state: &Path, name: &str) -> PathBuf {
     state.join("canary").join(format!("{name}.jsonl"))
@@ -70,7 +94,119 @@ fn start_canary(state: &Path, name: &str, netns: &str, tcp: &[u16], udp: &[u16])
     Ok(())
 }
 
-/// The paths a user (and the tests) need after `up`.
+/// The lab's stand-ins and where each runs: one list, started by [`start_fixture`].
+enum Fixture {
+    /// A canary recording every hit on these ports.
+    Canary {
+        name: &'static str,
+        tcp: &'static [u16],
+        udp: &'static [u16],
+    },
+    /// A model provider: the LLM fixture with its own key, mode file and tool-results record.
+    Provider,
+}
+
+fn fixtures() -> Vec<(String, Fixture)> {
+    use Fixture::*;
+    let mut v = vec![
+        (
+            LAN_CANARY.netns(),
+            Canary {
+                name: "lan",
+                tcp: CANARY_TCP,
+                udp: CANARY_UDP,
+            },
+        ),
+        (
+            INTERNET_CANARY.netns(),
+            Canary {
+                name: "internet",
+                tcp: CANARY_TCP,
+                udp: CANARY_UDP,
+            },
+        ),
+        (
+            ROUTER.to_string(),
+            Canary {
+                name: "resolver",
+                tcp: &[53],
+                udp: &[53],
+            },
+        ),
+        (
+            LLM.netns(),
+            Canary {
+                name: "llm-other",
+                tcp: &[LLM_OTHER_PORT],
+                udp: &[],
+            },
+        ),
+    ];
+    v.extend(PROVIDERS.iter().map(|h| (h.netns(), Provider)));
+    v
+}
+
+fn start_fixture(
+    st: &Path,
+    spec: &Spec,
+    netns: &str,
+    f: &Fixture,
+    kv: &Map<String, Value>,
+) -> Result<()> {
+    match f {
+        Fixture::Canary { name, tcp, udp } => start_canary(st, name, netns, tcp, udp),
+        Fixture::Provider => {
+            let h = PROVIDERS
+                .iter()
+                .find(|h| h.netns() == netns)
+                .expect("a provider host");
+            start_provider(st, spec, h, kv)
+        }
+    }
+}
+
+/// One provider fixture, requiring the key LiteLLM's KV holds for it.
+fn start_provider(st: &Path, spec: &Spec, h: &Host, kv: &Map<String, Value>) -> Result<()> {
+    let dir = provider_dir(st, h);
+    mkdir(&dir, 0o700)?;
+    let key = crate::llm_host::provider_key(spec, kv, h.name).with_context(|| {
+        format!("litellm.providers: no provider named {} (fix: name the lab's providers after their hosts, as examples/lab.toml does)", h.name)
+    })?;
+    let key_file = dir.join("api_key");
+    write_file(&key_file, key.as_bytes(), 0o600)?;
+    set_provider_mode(st, h, "up")?;
+    let mut argv = vec![
+        lab_bin(st),
+        "serve".into(),
+        "llm".into(),
+        "--listen".into(),
+        format!("[::]:{PROVIDER_PORT}"),
+        "--name".into(),
+        h.name.into(),
+        "--key-file".into(),
+        key_file.display().to_string(),
+        "--mode-file".into(),
+        provider_mode(st, h).display().to_string(),
+        "--tool-results".into(),
+        dir.join("tool-results.jsonl").display().to_string(),
+    ];
+    for m in &spec.models.models {
+        argv.extend(["--model".into(), m.clone()]);
+    }
+    spawn(
+        st,
+        &Spawn {
+            name: h.name,
+            netns: &h.netns(),
+            argv,
+            env: vec![],
+            user: None,
+            cwd: None,
+        },
+    )?;
+    Ok(())
+}
+
 /// `up`'s steps as a person watches them: `[k/N] what` when a step starts and its seconds
 /// when it ends, on stderr (stdout keeps the summary).
 struct Progress {
@@ -129,20 +265,10 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     )?;
     gateway::ensure_user(&spec)?;
     gateway::ensure_proxy_user(&spec)?;
-    let mut progress = Progress::new(9);
-    progress.step("network: namespaces, bridges, canaries");
+    let mut progress = Progress::new(10);
+    progress.step("network: namespaces, bridges");
     netns::create()?;
     mkdir(&st.join("canary"), 0o755)?;
-    start_canary(&st, "lan", &LAN_CANARY.netns(), CANARY_TCP, CANARY_UDP)?;
-    start_canary(
-        &st,
-        "internet",
-        &INTERNET_CANARY.netns(),
-        CANARY_TCP,
-        CANARY_UDP,
-    )?;
-    start_canary(&st, "resolver", ROUTER, &[53], &[53])?;
-    start_canary(&st, "llm-other", &LLM.netns(), &[LLM_OTHER_PORT], &[])?;
 
     progress.step("PKI and step-ca (the machine certificate's CA)");
     let pki = Pki::new(st.join("pki"));
@@ -154,7 +280,7 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     )?;
     ca::start(&st, &pki, &components::step_ca()?)?;
 
-    progress.step("OpenBao: server, cert auth, the secrets");
+    progress.step("OpenBao: server, cert auth, the gateway's and LiteLLM's secrets");
     let bao_spec = spec.secrets.openbao.clone().expect("checked");
     let vault = Vault::new(&st, components::bao()?, &pki);
     vault.start(&st, &pki)?;
@@ -166,55 +292,22 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
         );
     }
     vault.configure(&bao_spec, &secrets, &pki.root_crt())?;
+    let llm_kv = crate::llm_host::secrets(&spec, &secrets)?;
+    crate::llm_host::configure_vault(&vault, &spec, &llm_kv)?;
 
-    progress.step("LLM fixture (stand-in for the model provider)");
-    let llm_dir = st.join("llm");
-    mkdir(&llm_dir, 0o700)?;
-    let key_file = llm_dir.join("api_key");
-    if let Some(k) = spec
-        .models
-        .api_key
-        .as_ref()
-        .and_then(|n| spec.secrets.items.get(n).map(|i| i.kv_key(n).to_string()))
-    {
-        write_file(&key_file, secrets[&k].as_str().unwrap().as_bytes(), 0o600)?;
+    progress.step("stand-ins: canaries, model providers (LLM fixtures), cloud edge");
+    for (netns, f) in fixtures() {
+        start_fixture(&st, &spec, &netns, &f, &llm_kv)?;
     }
-    let mut argv = vec![
-        lab_bin(&st),
-        "serve".into(),
-        "llm".into(),
-        "--listen".into(),
-        format!("[::]:{LLM_PORT}"),
-    ];
-    for m in &spec.models.models {
-        argv.extend(["--model".into(), m.clone()]);
-    }
-    if key_file.exists() {
-        argv.extend(["--key-file".into(), key_file.display().to_string()]);
-    }
-    argv.extend([
-        "--mode-file".into(),
-        llm_dir.join("mode").display().to_string(),
-        "--tool-results".into(),
-        llm_tool_results(&st).display().to_string(),
-    ]);
-    spawn(
-        &st,
-        &Spawn {
-            name: "llm",
-            netns: &LLM.netns(),
-            argv,
-            env: vec![],
-            user: None,
-            cwd: None,
-        },
-    )?;
-
-    progress.step("cloud edge: Caddy with TLS for the listed names");
     crate::cloud::start(&st, &pki)?;
 
-    progress.step("gateway host: render, nftables, units (OpenBao agent, egress proxy, gateway)");
+    progress.step("llm host: LiteLLM from the render (its OpenBao agent, nftables, unit)");
     let arts = gateway::render_and_install(&spec, &st)?;
+    crate::llm_host::prepare(&spec, &st, &pki)?;
+    crate::llm_host::load_nftables(&st)?;
+    crate::llm_host::start(&spec, &st, &arts)?;
+
+    progress.step("gateway host: nftables, units (OpenBao agent, egress proxy, gateway)");
     gateway::prepare_dirs(&spec)?;
     gateway::provision_machine_cert(&spec, &pki)?;
     gateway::load_nftables(&st)?;
@@ -246,7 +339,8 @@ pub fn up(spec_path: &Path, mode: GatewayMode) -> Result<Up> {
     progress.step("published on this machine's loopback");
     crate::publish::start(&spec, &st, &pki)?;
 
-    progress.step("waiting for the gateway's /readyz");
+    progress.step("waiting for LiteLLM's liveliness and the gateway's /readyz");
+    crate::llm_host::wait_live(&spec, &st, Duration::from_secs(120))?;
     wait_ready(&spec, Duration::from_secs(180)).with_context(|| {
         format!(
             "see {}",
@@ -272,11 +366,16 @@ fn ensure_eq(field_value: &str, want: &Path, field: &str) -> Result<()> {
 }
 
 pub fn start_unit(st: &Path, name: &str, path: &Path) -> Result<u32> {
+    start_unit_on(st, &GATEWAY.netns(), name, path)
+}
+
+/// Starts the lab's supervisor of the unit file `path` on the host of `netns`.
+pub fn start_unit_on(st: &Path, netns: &str, name: &str, path: &Path) -> Result<u32> {
     spawn(
         st,
         &Spawn {
             name: &format!("unit-{name}"),
-            netns: &GATEWAY.netns(),
+            netns,
             argv: vec![
                 lab_bin(st),
                 "supervise".into(),

@@ -19,6 +19,7 @@ pub mod fixtures;
 pub mod gateway;
 pub mod hostile;
 pub mod lab;
+pub mod llm_host;
 pub mod netns;
 pub mod owner;
 pub mod pki;

@@ -111,17 +111,28 @@ pub const INTERNET_CANARY: Host = Host {
 };
 
 /// A cloud API's edge on the internet segment: Caddy with TLS for several names (one
-/// address, as a CDN has), in front of the LLM fixture. The egress proxy's allowed name.
-pub const CLOUD: Host = Host {
-    name: "cloud",
-    segment: INTERNET,
-    v4: Ipv4Addr::new(203, 0, 113, 20),
-    v6: Ipv6Addr::new(0x2001, 0xdb8, 0x113, 0, 0, 0, 0, 0x20),
-    extra_v4: &[],
-    dns: "api.cloud.olab.test",
-};
+/// address, as a CDN has), in front of provider A. The egress proxy's allowed name.
+pub const CLOUD: Host = inet("cloud", 20, 0x20, "api.cloud.olab.test");
 
-pub const HOSTS: [Host; 8] = [
+/// An internet host of the lab: one address per family on the internet segment.
+const fn inet(name: &'static str, last: u8, last6: u16, dns: &'static str) -> Host {
+    Host {
+        name,
+        segment: INTERNET,
+        v4: Ipv4Addr::new(203, 0, 113, last),
+        v6: Ipv6Addr::new(0x2001, 0xdb8, 0x113, 0, 0, 0, 0, last6),
+        extra_v4: &[],
+        dns,
+    }
+}
+
+/// Two model providers on the internet segment (LLM fixtures standing in for cloud LLM
+/// APIs), reached only by LiteLLM on the llm host; A is the primary, B the fallback.
+pub const PROVIDER_A: Host = inet("provider-a", 21, 0x21, "provider-a.olab.test");
+pub const PROVIDER_B: Host = inet("provider-b", 22, 0x22, "provider-b.olab.test");
+pub const PROVIDERS: [Host; 2] = [PROVIDER_A, PROVIDER_B];
+
+pub const HOSTS: [Host; 10] = [
     GATEWAY,
     PROXY,
     LLM,
@@ -130,6 +141,8 @@ pub const HOSTS: [Host; 8] = [
     LAN_CANARY,
     INTERNET_CANARY,
     CLOUD,
+    PROVIDER_A,
+    PROVIDER_B,
 ];
 
 /// Names for egress by host name (`egress.allow_domains` in examples/lab.toml allows

@@ -22,6 +22,15 @@ use crate::topology::{GATEWAY, VAULT};
 
 pub const PORT: u16 = 8200;
 
+/// A machine's place in OpenBao: its KV path, its policy and cert-auth role (one name), the
+/// certificate CN the role admits, and the CA that CN must chain to.
+pub struct Role<'a> {
+    pub kv_path: &'a str,
+    pub name: &'a str,
+    pub cn: &'a str,
+    pub root_ca: &'a Path,
+}
+
 pub struct Vault {
     pub dir: PathBuf,
     pub bao: PathBuf,
@@ -237,7 +246,7 @@ impl Vault {
         Ok(())
     }
 
-    /// KV v2, the gateway's secrets, the read-only policy and cert auth.
+    /// KV v2, cert auth, and the gateway's secrets with its read-only policy and role.
     pub fn configure(
         &self,
         bao: &OpenBao,
@@ -249,26 +258,43 @@ impl Vault {
             &["secrets", "enable", &format!("-path={mount}"), "kv-v2"],
             None,
         )?;
-        self.put(bao, secrets)?;
-        let policy = format!(
-            "# openclaw-lab: the gateway may read its own secrets and nothing else\n\
-             path \"{mount}/data/{p}\" {{\n  capabilities = [\"read\"]\n}}\n",
-            p = bao.kv_path
-        );
-        self.cli(
-            &["policy", "write", &bao.cert_auth_role, "-"],
-            Some(&policy),
-        )?;
         let cm = bao.cert_auth_mount.trim_matches('/');
         self.cli(&["auth", "enable", &format!("-path={cm}"), "cert"], None)?;
+        let role = Role {
+            kv_path: &bao.kv_path,
+            name: &bao.cert_auth_role,
+            cn: GATEWAY.dns,
+            root_ca,
+        };
+        self.configure_role(bao, &role, secrets)
+    }
+
+    /// One machine's secrets at `kv_path`, a policy that reads only that path, and a cert-auth
+    /// role (named like the policy) that only a certificate for `cn` from the lab root logs
+    /// in to. The gateway and LiteLLM each get their own.
+    pub fn configure_role(
+        &self,
+        bao: &OpenBao,
+        r: &Role,
+        secrets: &serde_json::Map<String, Value>,
+    ) -> Result<()> {
+        let (kv_path, role, cn) = (r.kv_path, r.name, r.cn);
+        let mount = bao.kv_mount.trim_matches('/');
+        self.put_at(bao, kv_path, secrets)?;
+        let policy = format!(
+            "# openclaw-lab: {cn} may read its own secrets and nothing else\n\
+             path \"{mount}/data/{kv_path}\" {{\n  capabilities = [\"read\"]\n}}\n"
+        );
+        self.cli(&["policy", "write", role, "-"], Some(&policy))?;
+        let cm = bao.cert_auth_mount.trim_matches('/');
         self.cli(
             &[
                 "write",
-                &format!("auth/{cm}/certs/{}", bao.cert_auth_role),
-                &format!("display_name={}", bao.cert_auth_role),
-                &format!("token_policies={}", bao.cert_auth_role),
-                &format!("certificate=@{}", root_ca.display()),
-                &format!("allowed_common_names={}", GATEWAY.dns),
+                &format!("auth/{cm}/certs/{role}"),
+                &format!("display_name={role}"),
+                &format!("token_policies={role}"),
+                &format!("certificate=@{}", r.root_ca.display()),
+                &format!("allowed_common_names={cn}"),
                 "token_ttl=10m",
                 "token_max_ttl=30m",
             ],
@@ -279,12 +305,22 @@ impl Vault {
 
     /// Writes the gateway's secrets (a new KV version); values go through stdin.
     pub fn put(&self, bao: &OpenBao, secrets: &serde_json::Map<String, Value>) -> Result<()> {
+        self.put_at(bao, &bao.kv_path, secrets)
+    }
+
+    /// Writes `secrets` at `kv_path` of the spec's KV mount; values go through stdin.
+    pub fn put_at(
+        &self,
+        bao: &OpenBao,
+        kv_path: &str,
+        secrets: &serde_json::Map<String, Value>,
+    ) -> Result<()> {
         self.cli(
             &[
                 "kv",
                 "put",
                 &format!("-mount={}", bao.kv_mount.trim_matches('/')),
-                &bao.kv_path,
+                kv_path,
                 "-",
             ],
             Some(&Value::Object(secrets.clone()).to_string()),

@@ -17,6 +17,8 @@ use openclaw_lab::{netns, state};
 use openclaw_render::spec::Runtime;
 use serde_json::{Map, Value};
 
+mod e2e_litellm;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -297,6 +299,15 @@ fn the_lab_end_to_end_container() {
     end_to_end(GatewayMode::Container);
 }
 
+/// Issue 11's step alone against a lab someone brought up (`openclaw-lab up`), for
+/// development: `cargo test --test e2e -- --ignored litellm_step_on_a_running_lab`.
+#[test]
+#[ignore = "needs a running lab"]
+fn litellm_step_on_a_running_lab() {
+    let spec = lab::load_effective_spec().unwrap();
+    e2e_litellm::run(&spec, &state::state_dir());
+}
+
 /// Hosts without Podman: the rendered native unit.
 #[test]
 fn the_lab_end_to_end_native() {
@@ -407,10 +418,11 @@ fn gateway_post(
     (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
-/// Egress by host name with the real gateway: its model call to the cloud-like endpoint goes
-/// through the egress proxy, web_fetch reaches a listed name and not an unlisted one, the
-/// cloud edge never sees an unlisted name, and (control) a proxy that allows everything makes
-/// the by-name check fail.
+/// Egress by host name with the real gateway: its model call goes through the egress proxy to
+/// LiteLLM on the llm host (by address: the spec's address rule) and is answered by the
+/// primary provider behind it; web_fetch reaches a listed name (the cloud edge, in front of
+/// provider A) and not an unlisted one, the cloud edge never sees an unlisted name, and
+/// (control) a proxy that allows everything makes the by-name check fail.
 fn egress_by_name(spec: &openclaw_render::Spec, st: &Path) {
     let count_denied =
         |log: &str| openclaw_probe::egress_log::EgressCounts::from_text("", log).denied;
@@ -431,14 +443,24 @@ fn egress_by_name(spec: &openclaw_render::Spec, st: &Path) {
     );
     assert_eq!(code, 200, "chat turn: {body}");
     assert!(
-        body.contains(openclaw_lab::fixtures::llm::REPLY),
-        "the model's answer: {body}"
+        body.contains(&openclaw_lab::fixtures::llm::named_reply(Some(
+            openclaw_lab::lab::PRIMARY_PROVIDER.name
+        ))),
+        "the primary provider's answer through LiteLLM: {body}"
     );
+    let litellm_at = spec
+        .models
+        .base_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(
         proxy_log()
             .lines()
-            .any(|l| l.contains("TCP_TUNNEL/200 CONNECT api.cloud.olab.test:443")),
-        "the model call did not go through the egress proxy:\n{}",
+            .any(|l| l.contains(&format!("TCP_TUNNEL/200 CONNECT {litellm_at}"))),
+        "the model call did not go through the egress proxy to LiteLLM ({litellm_at}):\n{}",
         proxy_log()
     );
 
@@ -472,7 +494,7 @@ fn egress_by_name(spec: &openclaw_render::Spec, st: &Path) {
         "cloud edge saw requests for: {:?}",
         reached.iter().collect::<std::collections::BTreeSet<_>>()
     );
-    assert!(reached.iter().any(|h| h == "api.cloud.olab.test"));
+    assert!(reached.iter().any(|h| h == "www.docs.olab.test"));
     for never in ["other.cloud.olab.test", "docs.olab.test"] {
         assert!(
             !reached.iter().any(|h| h == never),
@@ -617,6 +639,10 @@ fn end_to_end(mode: GatewayMode) {
         "the hostile-model suite found an unexpected outcome"
     );
     assert_eq!(hostile.counts["unexpected"], 0);
+
+    // Issue 11: the real LiteLLM between the gateway and the providers (fallbacks, budget,
+    // keys, egress).
+    e2e_litellm::run(&spec, &st);
 
     let container = spec.runtime == Runtime::Container;
     if container {
@@ -868,16 +894,21 @@ fn end_to_end(mode: GatewayMode) {
         "after OpenBao came back the agent did not deliver the new token"
     );
 
-    // 5c. LLM fixture answering 503: the gateway stays live, and the probe (the rendered
-    // probe unit, run now by `systemctl start` through the lab's timer) tells so.
-    std::fs::write(st.join("llm/mode"), "503").unwrap();
+    // 5c. Every model provider answering 503 (LiteLLM then answers errors): the gateway stays
+    // live, and the probe (the rendered probe unit, run now by `systemctl start` through the
+    // lab's timer) tells so.
+    for p in openclaw_lab::topology::PROVIDERS {
+        lab::set_provider_mode(&st, &p, "503").unwrap();
+    }
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         http_status(&GATEWAY.netns(), "http://127.0.0.1:18789/healthz", &[]),
         200
     );
     probe_tells_gateway_up(&spec, &st);
-    std::fs::write(st.join("llm/mode"), "up").unwrap();
+    for p in openclaw_lab::topology::PROVIDERS {
+        lab::set_provider_mode(&st, &p, "up").unwrap();
+    }
 
     // 5d. The gateway killed: the supervisor (systemd's Restart=always) brings it back.
     let s = unit_status(&st, &gw_unit).unwrap();

@@ -637,7 +637,19 @@ fn litellm(spec: &Spec, r: &mut Report) {
             format!("set at least {}", text_min_master()),
         );
     }
-    let port = crate::render::litellm::listen_parts(&l.listen).1;
+    let (host, port) = crate::render::litellm::listen_parts(&l.listen);
+    // Seen in the lab: LiteLLM's server (uvicorn) binds `::` IPv6-only, so IPv4 clients of a
+    // host with both families are refused.
+    if host
+        .parse::<std::net::Ipv6Addr>()
+        .is_ok_and(|a| a.is_unspecified())
+    {
+        r.add(
+            "litellm.listen",
+            format!("{} listens on IPv6 only (LiteLLM's server sets IPV6_V6ONLY), so IPv4 clients are refused", l.listen),
+            format!("listen on 0.0.0.0:{port} or on the one address the gateway uses"),
+        );
+    }
     let m = &spec.models;
     if let Some(u) = parse_url(&m.base_url) {
         if u.port.to_string() != port {

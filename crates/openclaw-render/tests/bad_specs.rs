@@ -59,7 +59,7 @@ fn rejection(example: &str, edits: &[(&str, &str)]) -> String {
 const LXC: &str = "lxc-homelab.toml";
 const AGENTS: &str = "vps-agents-cron.toml";
 const MULTI: &str = "podman-multi-agent.toml";
-const LAB: &str = "lab-litellm.toml";
+const LAB: &str = "lab.toml";
 
 /// (example, edits as (path, TOML literal), the field the message must name)
 type Case = (

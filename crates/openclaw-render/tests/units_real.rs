@@ -56,7 +56,7 @@ fn every_rendered_unit_passes_systemd_analyze_verify() {
         "lxc-homelab.toml",
         "vps-agents-cron.toml",
         "hardened-vps.toml",
-        "lab-litellm.toml",
+        "lab.toml",
     ] {
         let arts = artifacts(example, runnable);
         let dir = tempfile::tempdir().unwrap();
@@ -148,7 +148,7 @@ fn the_hardened_gateway_unit_scores_ok_with_systemd_analyze_security() {
 #[test]
 fn the_litellm_unit_scores_ok_with_systemd_analyze_security() {
     let sa = support::tool("SYSTEMD_ANALYZE_BIN", "/usr/bin/systemd-analyze");
-    let arts = artifacts("lab-litellm.toml", runnable);
+    let arts = artifacts("lab.toml", runnable);
     let dir = tempfile::tempdir().unwrap();
     write_units(dir.path(), &arts);
     let unit = "openclaw-litellm.service";
@@ -1088,8 +1088,8 @@ fn caddy_lets_only_authenticated_requests_through_with_the_providers_identity() 
 #[test]
 fn litellm_tmpfiles_and_agent_settings_make_what_the_units_need() {
     use std::os::unix::fs::MetadataExt;
-    let arts = artifacts("lab-litellm.toml", |_| {});
-    let spec = Spec::from_path(&support::example("lab-litellm.toml")).unwrap();
+    let arts = artifacts("lab.toml", |_| {});
+    let spec = Spec::from_path(&support::example("lab.toml")).unwrap();
     let l = spec.litellm.as_ref().unwrap();
     let root = tempfile::tempdir().unwrap();
     let write = |p: &str| {

@@ -16,8 +16,8 @@ use openclaw_render::spec::{Protocol, Spec};
 use serde_json::json;
 
 use super::Report;
-use crate::lab::{CANARY_TCP, CANARY_UDP, LLM_OTHER_PORT};
-use crate::topology::{CLOUD, INTERNET_CANARY, LAN_CANARY, LLM, METADATA};
+use crate::lab::{CANARY_TCP, CANARY_UDP, LLM_OTHER_PORT, PROVIDER_PORT};
+use crate::topology::{CLOUD, INTERNET_CANARY, LAN_CANARY, LLM, METADATA, PROVIDERS};
 
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -37,7 +37,8 @@ fn t(what: &str, ip: IpAddr, port: u16, proto: Protocol) -> Target {
 }
 
 /// The lab's forbidden destinations: LAN and internet canaries (both families, TCP and UDP),
-/// the metadata address, another port on the LLM host, DNS to servers other than the resolver.
+/// the metadata address, the model providers directly, another port on the LLM host, DNS to
+/// servers other than the resolver.
 pub fn lab_targets() -> Vec<Target> {
     let mut v = Vec::new();
     for h in [LAN_CANARY, INTERNET_CANARY] {
@@ -69,6 +70,17 @@ pub fn lab_targets() -> Vec<Target> {
             443,
             Protocol::Tcp,
         ));
+    }
+    // The model providers: only LiteLLM (on the llm host) may reach them.
+    for p in PROVIDERS {
+        for ip in [IpAddr::V4(p.v4), IpAddr::V6(p.v6)] {
+            v.push(t(
+                &format!("{}, direct (bypassing LiteLLM)", p.name),
+                ip,
+                PROVIDER_PORT,
+                Protocol::Tcp,
+            ));
+        }
     }
     v.push(t(
         "llm host, other port",

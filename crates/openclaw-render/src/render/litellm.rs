@@ -641,7 +641,7 @@ mod tests {
     fn lab() -> Spec {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../examples/lab-litellm.toml"
+            "/../../examples/lab.toml"
         ))
         .unwrap();
         Spec::from_toml(&text).unwrap()
