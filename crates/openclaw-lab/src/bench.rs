@@ -13,6 +13,9 @@
 //!   a plain `openclaw gateway run` with a minimal config on another loopback port of the same
 //!   host, one after the other in the same run.
 //!
+//! - `litellm`: LiteLLM's added latency and RSS, and a turn with the primary answering 503
+//!   through LiteLLM vs OpenClaw's own fallback alone, side by side (see [`crate::bench_litellm`]).
+//!
 //! The lab is brought up when it is not, and torn down afterwards only in that case. Every
 //! wait is bounded. No secret value is ever part of the output.
 
@@ -95,7 +98,7 @@ fn secs(d: Duration) -> f64 {
 // ---------------------------------------------------------------- /proc
 
 /// (pid, ppid, rss KiB, comm) of every process.
-fn proc_table() -> Vec<(i32, i32, u64, String)> {
+pub(crate) fn proc_table() -> Vec<(i32, i32, u64, String)> {
     let mut v = Vec::new();
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return v;
@@ -123,7 +126,10 @@ fn proc_table() -> Vec<(i32, i32, u64, String)> {
 }
 
 /// RSS of `pid` and of it plus all its descendants, in KiB, with the process count.
-fn tree_rss(table: &[(i32, i32, u64, String)], pid: i32) -> Option<(u64, u64, usize, String)> {
+pub(crate) fn tree_rss(
+    table: &[(i32, i32, u64, String)],
+    pid: i32,
+) -> Option<(u64, u64, usize, String)> {
     let (_, _, own, comm) = table.iter().find(|p| p.0 == pid)?;
     let mut total = 0;
     let mut n = 0;
@@ -183,7 +189,7 @@ fn container_memory(spec: &Spec, st: &Path) -> Value {
     }
 }
 
-fn mib(kib: u64) -> f64 {
+pub(crate) fn mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 10.0).round() / 10.0
 }
 
@@ -432,7 +438,7 @@ pub fn measure(c: Command, limit: Duration) -> Result<Measured> {
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
@@ -849,7 +855,12 @@ fn section(name: &str, f: impl FnOnce() -> Result<Value>) -> (Value, bool) {
 }
 
 /// Runs every benchmark; returns the JSON document and whether every section succeeded.
-pub fn run(spec_path: &Path, mode: crate::container_host::GatewayMode) -> Result<(Value, bool)> {
+pub fn run(
+    spec_path: &Path,
+    mode: crate::container_host::GatewayMode,
+    only: &[String],
+) -> Result<(Value, bool)> {
+    let wanted = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
     lab::require_root()?;
     let t_all = Instant::now();
     let brought_up = crate::netns::existing().is_empty();
@@ -892,35 +903,49 @@ pub fn run(spec_path: &Path, mode: crate::container_host::GatewayMode) -> Result
             true,
         ),
     );
-    add("rss", section("rss", || rss(&spec, &st)));
-    add(
-        "probe_cost",
-        section("probe cost", || probe_cost(&spec, &st)),
-    );
-    add("rotation", section("rotation", || rotation(&spec, &st)));
-    if spec.uses_egress_proxy() {
+    if wanted("rss") {
+        add("rss", section("rss", || rss(&spec, &st)));
+    }
+    if wanted("probe_cost") {
+        add(
+            "probe_cost",
+            section("probe cost", || probe_cost(&spec, &st)),
+        );
+    }
+    if wanted("rotation") {
+        add("rotation", section("rotation", || rotation(&spec, &st)));
+    }
+    if spec.uses_egress_proxy() && wanted("egress_proxy") {
         add(
             "egress_proxy",
             section("egress proxy latency", || egress_proxy_latency(&spec)),
         );
     }
-    let lab_cs = section("cold start (lab)", || cold_start_lab(&spec, &st));
-    let plain_cs = section("cold start (plain)", || cold_start_plain(&spec, &st));
-    let diff = match (
-        lab_cs.0["cold_start_to_readyz_s"].as_f64(),
-        plain_cs.0["cold_start_to_readyz_s"].as_f64(),
-    ) {
-        (Some(a), Some(b)) => json!(((a - b) * 1000.0).round() / 1000.0),
-        _ => Value::Null,
-    };
-    let ok = lab_cs.1 && plain_cs.1;
-    add(
-        "cold_start",
-        (
-            json!({"lab_unit": lab_cs.0, "plain": plain_cs.0, "lab_minus_plain_s": diff}),
-            ok,
-        ),
-    );
+    if spec.litellm.is_some() && wanted("litellm") {
+        add(
+            "litellm",
+            section("litellm", || crate::bench_litellm::run(&spec, &st)),
+        );
+    }
+    if wanted("cold_start") {
+        let lab_cs = section("cold start (lab)", || cold_start_lab(&spec, &st));
+        let plain_cs = section("cold start (plain)", || cold_start_plain(&spec, &st));
+        let diff = match (
+            lab_cs.0["cold_start_to_readyz_s"].as_f64(),
+            plain_cs.0["cold_start_to_readyz_s"].as_f64(),
+        ) {
+            (Some(a), Some(b)) => json!(((a - b) * 1000.0).round() / 1000.0),
+            _ => Value::Null,
+        };
+        let ok = lab_cs.1 && plain_cs.1;
+        add(
+            "cold_start",
+            (
+                json!({"lab_unit": lab_cs.0, "plain": plain_cs.0, "lab_minus_plain_s": diff}),
+                ok,
+            ),
+        );
+    }
     doc.insert("total_seconds".into(), json!(secs(t_all.elapsed())));
     Ok((Value::Object(doc), all_ok))
 }

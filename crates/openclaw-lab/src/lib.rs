@@ -8,6 +8,7 @@
 
 pub mod audit_trail;
 pub mod bench;
+pub mod bench_litellm;
 pub mod ca;
 pub mod checks;
 pub mod cloud;

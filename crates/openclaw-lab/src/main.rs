@@ -131,13 +131,17 @@ enum Cmd {
         timer: PathBuf,
     },
     /// Benchmarks as JSON: rotation, cold start vs plain `openclaw gateway run`, probe cost
-    /// vs `openclaw health --json`, RSS of the gateway and each sidecar. Brings the lab up
-    /// when it is not (and down again afterwards).
+    /// vs `openclaw health --json`, RSS of the gateway and each sidecar, LiteLLM (added
+    /// latency, RSS, primary 503 through LiteLLM vs OpenClaw's own fallback). Brings the lab
+    /// up when it is not (and down again afterwards).
     Bench {
         #[arg(long, default_value = "examples/lab.toml")]
         spec: PathBuf,
         #[arg(long, value_enum, default_value_t)]
         gateway: GatewayMode,
+        /// Only these sections (rss, probe_cost, rotation, egress_proxy, litellm, cold_start).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
         /// Write the JSON here too.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -371,8 +375,13 @@ fn run(cli: Cli) -> Result<u8> {
             openclaw_lab::timer::run(&service, &timer, &state::base_path(&st), &st)?;
             Ok(0)
         }
-        Cmd::Bench { spec, gateway, out } => {
-            let (report, ok) = openclaw_lab::bench::run(&spec, gateway)?;
+        Cmd::Bench {
+            spec,
+            gateway,
+            out,
+            only,
+        } => {
+            let (report, ok) = openclaw_lab::bench::run(&spec, gateway, &only)?;
             let text = serde_json::to_string_pretty(&report)?;
             println!("{text}");
             if let Some(p) = out {
