@@ -385,7 +385,7 @@ install_synapse() {
 
 # ---- LiteLLM proxy: a venv from the committed full freeze (no database: Prisma's engines
 # download from outside the registries). The check starts nothing; the offline start is
-# proven by crates/openclaw-lab/tests/litellm_real.rs.
+# proven by the lab (crates/openclaw-lab/tests/e2e_litellm: 0 rejected connections, 0 DNS queries).
 litellm_stamp() { sha256sum "$HERE/pip/litellm-requirements.txt" | cut -d' ' -f1; }
 check_litellm() {
   [ -x "$LITELLM_BIN" ] && [ -f "$LITELLM_VENV/.stamp" ] &&
@@ -444,7 +444,7 @@ component quadlet
 component gatewayimage
 # Synapse: the Matrix homeserver of the Matrix channel test (--with-synapse is kept as a no-op).
 component synapse
-# LiteLLM: the model gateway between OpenClaw and the providers (tests/litellm_real.rs, the lab).
+# LiteLLM: the model gateway between OpenClaw and the providers, on the lab's llm host.
 component litellm
 
 # The Debian binaries, resolved once so env.sh holds absolute paths.

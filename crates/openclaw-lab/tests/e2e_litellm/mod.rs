@@ -293,6 +293,32 @@ pub fn run(spec: &Spec, st: &Path) {
         hits_before,
         "a refused key reached a provider"
     );
+    // No key, and a provider's own key: refused the same way (no key is a 500 in LiteLLM
+    // 1.106.2 without a database: its error handler imports the absent Prisma client).
+    let provider_key = std::fs::read_to_string(l.paths.env_file())
+        .unwrap()
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(&format!("{}=", l.providers[0].env_var()))
+                .map(str::to_string)
+        })
+        .unwrap();
+    let prov = bearer_file(scratch.path(), "provider.header", provider_key.trim());
+    let none = scratch.path().join("none.header");
+    std::fs::write(&none, "X-Nothing: 1\n").unwrap();
+    for (what, h) in [("a provider's key", &prov), ("no key", &none)] {
+        let (code, body, _) = post(&url, h, req, 30);
+        eprintln!("LITELLM {what} from the gateway host: {code}");
+        assert!(
+            (400..=500).contains(&code) && answer(&body).is_empty(),
+            "{what}: {code} {body}"
+        );
+    }
+    assert_eq!(
+        (hits(st, &PROVIDER_A), hits(st, &PROVIDER_B)),
+        hits_before,
+        "a refused key reached a provider"
+    );
     let right = bearer_file(scratch.path(), "right.header", &gw_key);
     let (code, body, _) = post(&url, &right, req, 30);
     assert_eq!(
@@ -391,6 +417,50 @@ pub fn run(spec: &Spec, st: &Path) {
         texts.len() - 1
     );
 
+    // 7a. LiteLLM worked offline from its start: its table's reject counters are still 0 (no
+    // connection anywhere but its providers and resolver: no cost-map fetch, no telemetry) and
+    // the lab's resolver never heard from the llm host (no DNS lookup). The probes below are
+    // the control: they must move the counter.
+    let rejected = || -> u64 {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &LLM.netns(),
+                "nft",
+                "list",
+                "table",
+                "inet",
+                &lrender::table_name(spec),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("reject"))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .skip_while(|w| *w != "packets")
+                    .nth(1)?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    };
+    assert_eq!(
+        rejected(),
+        0,
+        "LiteLLM tried to connect somewhere else than its providers"
+    );
+    let dns_from_llm = openclaw_lab::fixtures::canary::hits(&lab::canary_file(st, "resolver"))
+        .into_iter()
+        .filter(|h| {
+            let f = h["from"].as_str().unwrap_or("");
+            f.contains(&LLM.v4.to_string()) || f.contains(&LLM.v6.to_string())
+        })
+        .count();
+    assert_eq!(dns_from_llm, 0, "the llm host asked the lab's resolver");
+
     // 7. Egress: the gateway's user never reaches a provider directly; LiteLLM's user reaches
     // its providers (the control) and neither the LAN nor the internet canary.
     for p in [PROVIDER_A, PROVIDER_B] {
@@ -432,6 +502,10 @@ pub fn run(spec: &Spec, st: &Path) {
             c.name
         );
     }
-    eprintln!("LITELLM egress: gateway -> providers dropped, LiteLLM -> providers allowed, LiteLLM -> LAN/internet canaries dropped");
+    assert!(
+        rejected() >= 4,
+        "control: the reject counter did not count LiteLLM's refused probes"
+    );
+    eprintln!("LITELLM egress: gateway -> providers dropped, LiteLLM -> providers allowed, LiteLLM -> LAN/internet canaries dropped; offline: 0 rejected connections and 0 DNS queries before the probes");
     eprintln!("LITELLM step in {:.0} s", t_all.elapsed().as_secs_f64());
 }
