@@ -1054,6 +1054,35 @@ fn pause(d: Duration) -> bool {
 mod tests {
     use super::*;
 
+    /// LiteLLM's rendered unit (examples/lab.toml) as the runner reads it: its user, working
+    /// directory, every `Environment=` pair of the one line, the optional env file and the
+    /// secretcheck gate; a missing env file is no error (`-`), its values win over the line's.
+    #[test]
+    fn the_rendered_litellm_unit_parses_as_systemd_reads_it() {
+        use openclaw_render::render::litellm as lr;
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/lab.toml");
+        let spec = openclaw_render::Spec::from_path(&p).unwrap();
+        let l = spec.litellm.as_ref().unwrap();
+        let arts = openclaw_render::render_all(&spec).unwrap();
+        let name = lr::unit_name(&spec);
+        let text = &arts
+            .iter()
+            .find(|a| a.path == format!("systemd/{name}"))
+            .unwrap()
+            .content;
+        let u = Unit::parse(&name, text).unwrap();
+        assert_eq!(u.user.as_deref(), Some(l.paths.service_user.as_str()));
+        assert_eq!(u.working_directory, Some(PathBuf::from(&l.paths.state_dir)));
+        assert_eq!(u.environment, lr::environment(l));
+        assert_eq!(
+            u.environment_files,
+            [(PathBuf::from(l.paths.env_file()), true)]
+        );
+        assert_eq!(u.exec_start.as_ref().unwrap().argv, lr::exec_start(l));
+        assert!(u.exec_start_pre[0].argv.contains(&"check".to_string()));
+        assert!(u.resolved_env().is_ok(), "a missing optional env file");
+    }
+
     /// `LoadCredential=` and `%d` as systemd does them: a fresh 0400 copy in a 0500 directory
     /// per start, `%d` pointing there; a missing source fails the start.
     #[test]

@@ -232,6 +232,27 @@ pub fn run(spec: &Spec, st: &Path) {
         "{body}"
     );
     assert!(ready(), "the gateway is not ready with every provider down");
+    // Every provider hanging: LiteLLM gives up after one timeout per model group.
+    set(&PROVIDER_A, "hang");
+    set(&PROVIDER_B, "hang");
+    let (code, body, secs) = turn(120);
+    eprintln!(
+        "LITELLM every provider hanging: {code} in {secs:.2} s: {}",
+        body.chars().take(200).collect::<String>()
+    );
+    assert!(
+        secs < 2.0 * TIMEOUT_S + 8.0,
+        "every provider hanging: answered after {secs:.1} s"
+    );
+    assert!(
+        !answer(&body).contains(openclaw_lab::fixtures::llm::REPLY),
+        "{body}"
+    );
+    assert!(
+        ready(),
+        "the gateway is not ready with every provider hanging"
+    );
+    set(&PROVIDER_A, "503");
 
     // 4. Over budget: the fallback (the pricier provider) answers until LiteLLM refuses its
     // deployment; OpenClaw reports LiteLLM's refusal at once and stays live; the refused
@@ -410,6 +431,12 @@ pub fn run(spec: &Spec, st: &Path) {
                 "a provider key in the gateway's config or a log"
             );
         }
+        // The gateway's key (LiteLLM's master key) is in no log either (the config names it
+        // only by SecretRef).
+        assert!(
+            !t.contains(gw_key.as_str()),
+            "the gateway's LiteLLM key in its config or a log"
+        );
     }
     eprintln!(
         "LITELLM provider keys: {opened} files refused to {gw_user}, absent from {} gateway processes' environments, its config and {} logs",
