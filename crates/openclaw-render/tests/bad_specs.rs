@@ -255,6 +255,8 @@ const CASES: &[Case] = &[
     (LAB, &[("models.base_url", "\"http://llm.olab.test:4001/v1\"")], "models.base_url"),
     (LAB, &[("litellm.primary", "\"nope\"")], "litellm.primary"),
     (LAB, &[("litellm.fallbacks", "[\"lab-model\"]")], "litellm.fallbacks[0]"),
+    // LiteLLM's server binds `::` IPv6-only: IPv4 clients would be refused.
+    (LAB, &[("litellm.listen", "\"[::]:4000\"")], "litellm.listen"),
     (LAB, &[("litellm.timeout", "\"0s\"")], "litellm.timeout"),
     (LAB, &[("litellm.retries", "9")], "litellm.retries"),
     (LAB, &[("litellm.budget_usd", "-1.0")], "litellm.budget_usd"),
