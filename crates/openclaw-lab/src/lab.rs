@@ -103,7 +103,7 @@ enum Fixture {
         udp: &'static [u16],
     },
     /// A model provider: the LLM fixture with its own key, mode file and tool-results record.
-    Provider,
+    Provider(Host),
 }
 
 fn fixtures() -> Vec<(String, Fixture)> {
@@ -142,7 +142,7 @@ fn fixtures() -> Vec<(String, Fixture)> {
             },
         ),
     ];
-    v.extend(PROVIDERS.iter().map(|h| (h.netns(), Provider)));
+    v.extend(PROVIDERS.iter().map(|h| (h.netns(), Provider(*h))));
     v
 }
 
@@ -155,13 +155,7 @@ fn start_fixture(
 ) -> Result<()> {
     match f {
         Fixture::Canary { name, tcp, udp } => start_canary(st, name, netns, tcp, udp),
-        Fixture::Provider => {
-            let h = PROVIDERS
-                .iter()
-                .find(|h| h.netns() == netns)
-                .expect("a provider host");
-            start_provider(st, spec, h, kv)
-        }
+        Fixture::Provider(h) => start_provider(st, spec, h, kv),
     }
 }
 
