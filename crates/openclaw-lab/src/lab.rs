@@ -463,12 +463,15 @@ pub fn print_up(u: &Up) {
          Checks on the gateway host: bash scripts/lab.sh check egress|secrets|auth|container\n\
          \x20 (or {lab} check egress --host gateway; add --from-container for the container's own packets)\n\
          The WebChat in headless Chromium, with screenshots in {}/browser: bash scripts/lab.sh check browser\n\
+         Models: gateway -> egress proxy -> LiteLLM (llm host) -> provider-a, falling back to provider-b;\n\
+         \x20 make a provider fail: echo 503 > {}/providers/provider-a/mode (or 500, 429, hang, slow 8000; up)\n\
          Logs: {}/logs   Status: bash scripts/lab.sh status   Tear down: bash scripts/lab.sh down",
         match u.spec.runtime {
             Runtime::Container => "rootful Podman container",
             Runtime::Native => "native process",
         },
         u.spec.gateway_unit(),
+        u.state.display(),
         u.state.display(),
         u.state.display(),
         lab = lab.display()
