@@ -386,6 +386,11 @@ in
       default = [ ];
       description = "OpenClaw `dangerously*` switches `settings` may turn on, by their dotted path below `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.";
     };
+    message_other_chats = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Let the `message` tool post to chats other than the one the session answers (OpenClaw's default). Off: a prompt-injected model in an allowlisted DM cannot message a stranger or another room through the same channel (`tools.message.crossContext`).";
+    };
   };
   secrets = {
     backend = mkOption {

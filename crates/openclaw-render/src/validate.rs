@@ -1873,6 +1873,16 @@ pub fn warnings(spec: &Spec) -> Vec<Problem> {
             fix: "set allow_public_web = false and list the names the gateway needs".into(),
         });
     }
+    if spec.hardening.message_other_chats {
+        out.push(Problem {
+            field: "hardening.message_other_chats".into(),
+            message: "is on: the message tool may post to any chat its channels reach, so a \
+                      prompt-injected model in an allowlisted DM can message strangers and rooms \
+                      off the allowlist"
+                .into(),
+            fix: "remove it unless an agent must post beyond the conversation it answers".into(),
+        });
+    }
     out.extend(spec.hardening.dangerous_settings.iter().map(|d| Problem {
         field: format!("settings.{d}"),
         message:

@@ -543,6 +543,14 @@ fn tools(spec: &Spec) -> Value {
         }},
         "elevated": { "enabled": false },
     });
+    if !h.message_other_chats {
+        // OpenClaw lets the message tool post anywhere its channels reach; a session bound to
+        // a chat may then only post back into that chat (the hostile suite's finding).
+        tools["message"] = json!({ "crossContext": {
+            "allowWithinProvider": false,
+            "allowAcrossProviders": false,
+        }});
+    }
     if spec.uses_egress_proxy() {
         // web_fetch otherwise resolves names itself and connects to the pinned address,
         // which the proxy refuses (IP literal); the proxy resolves and checks instead.

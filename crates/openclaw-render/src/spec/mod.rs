@@ -397,6 +397,11 @@ pub struct Hardening {
     /// `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.
     #[serde(default)]
     pub dangerous_settings: Vec<String>,
+    /// Let the `message` tool post to chats other than the one the session answers (OpenClaw's
+    /// default). Off: a prompt-injected model in an allowlisted DM cannot message a stranger or
+    /// another room through the same channel (`tools.message.crossContext`).
+    #[serde(default)]
+    pub message_other_chats: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -893,6 +898,7 @@ impl Default for Hardening {
             redact_patterns: defaults::redact_patterns(),
             exec_security: defaults::exec_security(),
             dangerous_settings: Vec::new(),
+            message_other_chats: false,
         }
     }
 }
