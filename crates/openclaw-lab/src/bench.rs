@@ -876,6 +876,17 @@ pub fn run(spec_path: &Path, mode: crate::container_host::GatewayMode) -> Result
             section("egress proxy latency", || egress_proxy_latency(&spec)),
         );
     }
+    // The hostile-model suite's defaults (its controls restart the gateway: the e2e runs them).
+    add(
+        "hostile",
+        section("hostile suite", || {
+            let r = crate::hostile::run(&spec, &st, false)?;
+            if !r.ok() {
+                anyhow::bail!("unexpected outcomes: {}", serde_json::to_string(&r)?);
+            }
+            Ok(serde_json::to_value(&r)?)
+        }),
+    );
     let lab_cs = section("cold start (lab)", || cold_start_lab(&spec, &st));
     let plain_cs = section("cold start (plain)", || cold_start_plain(&spec, &st));
     let diff = match (

@@ -617,6 +617,30 @@ fn end_to_end(mode: GatewayMode) {
         "the hostile-model suite found an unexpected outcome"
     );
     assert_eq!(hostile.counts["unexpected"], 0);
+    // The seed specs the lab can host, deployed on this lab (health-gated) and attacked through
+    // their agents, then their control, then lab.toml back: the multi-agent one in the
+    // container (what users of seed 002 deploy), the sandboxed one natively (a native gateway
+    // has a shell, so the control's unsandboxed exec can really run).
+    let variant = if spec.runtime == Runtime::Container {
+        "examples/lab-multi-agent.toml"
+    } else {
+        "examples/lab-sandboxed.toml"
+    };
+    let t = Instant::now();
+    let agents = openclaw_lab::hostile_agents::run_variant(
+        &repo().join(variant),
+        &repo().join("examples/lab.toml"),
+    )
+    .expect("hostile suite on the variant");
+    eprintln!("{}", agents.to_text());
+    eprintln!(
+        "hostile suite on {variant} (deploy, attacks, control, deploy back) in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        agents.ok(),
+        "the hostile suite found an unexpected outcome on {variant}"
+    );
 
     let container = spec.runtime == Runtime::Container;
     if container {

@@ -543,6 +543,16 @@ fn tools(spec: &Spec) -> Value {
         }},
         "elevated": { "enabled": false },
     });
+    if !h.fs_beyond_workspace {
+        // File tools otherwise read anything the gateway's user can: other agents' workspaces,
+        // openclaw.json, the rendered secrets (the hostile suite's finding).
+        tools["fs"] = json!({ "workspaceOnly": true });
+    }
+    if !h.cross_agent_sessions {
+        // By default any agent's session tools reach every session on the gateway.
+        tools["sessions"] = json!({ "visibility": "tree" });
+        tools["agentToAgent"] = json!({ "enabled": false });
+    }
     if !h.message_other_chats {
         // OpenClaw lets the message tool post anywhere its channels reach; a session bound to
         // a chat may then only post back into that chat (the hostile suite's finding).
