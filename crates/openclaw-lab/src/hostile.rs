@@ -257,11 +257,13 @@ pub(crate) fn attack(
 pub(crate) fn chat(spec: &Spec, header: &Path, agent: Option<&str>, msg: &str) -> Result<()> {
     let model = agent.map_or("openclaw".to_string(), |a| format!("openclaw/{a}"));
     let body = json!({"model": model, "messages": [{"role": "user", "content": msg}]}).to_string();
+    // The answer's body only for an error's message (it is the fixture's reply otherwise).
+    let answer = header.with_file_name("answer.json");
     let argv: Vec<String> = [
         "curl",
         "-sS",
         "-o",
-        "/dev/null",
+        &answer.display().to_string(),
         "-w",
         "%{http_code}",
         "--max-time",
@@ -283,8 +285,10 @@ pub(crate) fn chat(spec: &Spec, header: &Path, agent: Option<&str>, msg: &str) -
     let out = crate::cmd::output_within(&mut c, Duration::from_secs(170))?;
     let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if code != "200" {
+        let body = std::fs::read_to_string(&answer).unwrap_or_default();
         bail!(
-            "the chat turn answered {code}: {}",
+            "the chat turn answered {code}: {}{}",
+            body.chars().take(300).collect::<String>(),
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -354,12 +358,12 @@ pub(crate) fn ran(result: &str) -> bool {
 
 /// Which layer the evidence says stopped the call.
 pub(crate) fn stopped_by(result: &str) -> Layer {
-    if result.contains("Unknown tool id") {
+    if result.contains("Unknown tool id") || result.contains("No callable tools remain") {
         Layer::ToolPolicy
+    } else if result.contains("SandboxProvisioning") {
+        Layer::Sandbox
     } else if result.contains("Proxy response (403)") {
         Layer::EgressProxy
-    } else if result.contains("andbox") || result.contains("docker") {
-        Layer::Sandbox
     } else if result.contains("Proxy response (5") {
         // The proxy let it through but could not connect: the firewall reset it.
         Layer::Nftables

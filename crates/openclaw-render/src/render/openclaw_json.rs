@@ -300,6 +300,11 @@ fn agents(spec: &Spec) -> Value {
             }
             let mut tools = Map::new();
             if !a.tools_allow.is_empty() {
+                // OpenClaw intersects an agent's allow list with the profile: under the
+                // messaging profile seed 002's lists left no tool at all and every turn failed
+                // ("No callable tools remain"). The agent's list is the whole grant, so the
+                // agent gets the full profile narrowed to it (global denies still win).
+                tools.insert("profile".into(), json!("full"));
                 tools.insert("allow".into(), json!(a.tools_allow));
             }
             if !a.tools_deny.is_empty() {
