@@ -4,9 +4,11 @@
 //! holding another marker, so every verdict comes from evidence: a marker in the tool result
 //! the model saw, a file that appeared, the output of `id`.
 //!
-//! The variant is deployed on the running lab with the health-gated deploy, attacked, then a
-//! control spec (the layers the spec offers to switch off, switched off) is deployed and the
-//! attacks the control opens must get through; finally the lab's own spec is deployed back.
+//! The variant is deployed on the running lab with the health-gated deploy and attacked; then,
+//! if it has sandboxes, the same spec without them (the layers behind the sandbox must stop
+//! each attack, and allowed work must succeed); then a control spec (every layer the spec lets
+//! a user switch off, switched off) where the attacks it opens must get through; finally the
+//! lab's own spec is deployed back.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -402,6 +404,31 @@ pub fn run_variant(variant: &Path, back: &Path) -> Result<Report> {
         let header = crate::hostile::token_header(&spec, &scratch)?;
         let plants = plant(&spec, &header)?;
         let mut all = run_phase(&spec, &st, &header, &plants, "defaults", false)?;
+        // The sandbox off alone: the layers behind it (the agent's grant, the workspace
+        // confinement, the exec allowlist) must now be the ones that stop each attack.
+        if spec.agents.iter().any(|a| a.sandbox.is_some()) {
+            let mut nosb = spec.clone();
+            for a in &mut nosb.agents {
+                a.sandbox = None;
+            }
+            let path = scratch.join("sandbox-off.json");
+            state::write_file(
+                &path,
+                serde_json::to_string_pretty(&nosb)?.as_bytes(),
+                0o600,
+            )?;
+            deploy(&path, "the spec without its sandbox")?;
+            let spec = crate::lab::load_effective_spec()?;
+            let plants = plant(&spec, &header)?;
+            all.extend(run_phase(
+                &spec,
+                &st,
+                &header,
+                &plants,
+                "sandbox-off",
+                false,
+            )?);
+        }
         let control = scratch.join("control.json");
         state::write_file(
             &control,
