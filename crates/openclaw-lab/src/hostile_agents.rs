@@ -30,6 +30,8 @@ enum Goal {
     FileWritten(PathBuf),
     /// The tool's output shows a shell ran (`uid=` from `id`).
     ShellRan,
+    /// A rendered secret (or a 12-character piece of one) reaches the model.
+    Secret,
 }
 
 struct Scenario {
@@ -330,7 +332,7 @@ fn run_phase(
             Err(e) => json!({"status": "error", "error": format!("the turn failed ({e:#}); gateway log: {}", turn_failure(&log, from))}).to_string(),
         };
         let got_through = match &sc.goal {
-            Goal::Marker(m) if m.is_empty() => leaks(&result, &secrets),
+            Goal::Secret => leaks(&result, &secrets),
             Goal::Marker(m) => result.contains(m.as_str()) && ran(&result),
             Goal::FileWritten(p) => p.exists(),
             Goal::ShellRan => result.contains("uid="),
