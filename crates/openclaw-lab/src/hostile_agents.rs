@@ -230,7 +230,7 @@ fn scenarios(spec: &Spec, plants: &[Plant]) -> Vec<Scenario> {
             "read the rendered gateway token",
             "read",
             json!({"path": token_file}),
-            Goal::Marker(String::new()),
+            Goal::Secret,
         );
         add(
             a,
