@@ -645,6 +645,49 @@ mod tests {
         assert_eq!(otel["captureContent"], false, "{otel}");
     }
 
+    /// The hostile suite's findings: the message tool, the file tools and the session tools are
+    /// confined by default; each opt-out drops its setting and warns; an agent's allow list is
+    /// its whole grant (full profile narrowed to it).
+    #[test]
+    fn hostile_suite_defaults_confine_tools_and_opt_outs_warn() {
+        let spec = example("lab-multi-agent.toml");
+        let cfg = render(&spec);
+        let t = &cfg["tools"];
+        assert_eq!(t["message"]["crossContext"]["allowWithinProvider"], false);
+        assert_eq!(t["message"]["crossContext"]["allowAcrossProviders"], false);
+        assert_eq!(t["fs"]["workspaceOnly"], true);
+        assert_eq!(t["sessions"]["visibility"], "tree");
+        assert_eq!(t["agentToAgent"]["enabled"], false);
+        let personal = &cfg["agents"]["entries"]["personal"]["tools"];
+        assert_eq!(personal["profile"], "full", "{personal}");
+        assert_eq!(
+            personal["allow"],
+            json!(["read", "write", "web_search", "memory"])
+        );
+        crate::openclaw_schema::validate(&cfg).unwrap();
+        assert!(crate::validate::warnings(&spec).is_empty());
+
+        let mut open = spec.clone();
+        open.hardening.message_other_chats = true;
+        open.hardening.fs_beyond_workspace = true;
+        open.hardening.cross_agent_sessions = true;
+        let t = &render(&open)["tools"];
+        for key in ["message", "fs", "sessions", "agentToAgent"] {
+            assert!(t[key].is_null(), "{key}: {t}");
+        }
+        let warned: Vec<String> = crate::validate::warnings(&open)
+            .into_iter()
+            .map(|w| w.field)
+            .collect();
+        for field in [
+            "hardening.message_other_chats",
+            "hardening.fs_beyond_workspace",
+            "hardening.cross_agent_sessions",
+        ] {
+            assert!(warned.iter().any(|w| w == field), "{field}: {warned:?}");
+        }
+    }
+
     /// A LAN homeserver (its egress rule says allow_private) is let through OpenClaw's SSRF
     /// guard; a public one, or one given as a public address, is not.
     #[test]
