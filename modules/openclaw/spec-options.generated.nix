@@ -386,6 +386,21 @@ in
       default = [ ];
       description = "OpenClaw `dangerously*` switches `settings` may turn on, by their dotted path below `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.";
     };
+    message_other_chats = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Let the `message` tool post to chats other than the one the session answers (OpenClaw's default). Off: a prompt-injected model in an allowlisted DM cannot message a stranger or another room through the same channel (`tools.message.crossContext`).";
+    };
+    fs_beyond_workspace = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Let read/write/edit/apply_patch reach files outside the agent's workspace (OpenClaw's default). Off: another agent's workspace, the config and the secrets are out of reach of the file tools (`tools.fs.workspaceOnly`).";
+    };
+    cross_agent_sessions = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Let an agent's session tools reach other agents' sessions (OpenClaw's default: any session on the gateway). Off: `sessions_history`/`sessions_send` see only the session and its own sub-agents, and agent-to-agent access is off (`tools.sessions.visibility`, `tools.agentToAgent`).";
+    };
   };
   secrets = {
     backend = mkOption {

@@ -927,6 +927,19 @@ pub fn run(
             section("litellm", || crate::bench_litellm::run(&spec, &st)),
         );
     }
+    // The hostile-model suite's defaults (its controls restart the gateway: the e2e runs them).
+    if wanted("hostile") {
+        add(
+            "hostile",
+            section("hostile suite", || {
+                let r = crate::hostile::run(&spec, &st, false)?;
+                if !r.ok() {
+                    anyhow::bail!("unexpected outcomes: {}", serde_json::to_string(&r)?);
+                }
+                Ok(serde_json::to_value(&r)?)
+            }),
+        );
+    }
     if wanted("cold_start") {
         let lab_cs = section("cold start (lab)", || cold_start_lab(&spec, &st));
         let plain_cs = section("cold start (plain)", || cold_start_plain(&spec, &st));

@@ -42,6 +42,8 @@ pub enum Layer {
     EgressProxy,
     /// The nftables table.
     Nftables,
+    /// The agent's sandbox (`agents.entries.<id>.sandbox.mode`).
+    Sandbox,
 }
 
 /// What an attack must achieve to count as "got through".
@@ -164,7 +166,7 @@ pub struct Observation {
 }
 
 /// Every rendered secret value (read as root), for the leak check.
-fn secret_values(spec: &Spec) -> Vec<String> {
+pub(crate) fn secret_values(spec: &Spec) -> Vec<String> {
     let mut v = Vec::new();
     if let Ok(rd) = std::fs::read_dir(&spec.secrets.dir) {
         for e in rd.flatten() {
@@ -185,7 +187,7 @@ fn secret_values(spec: &Spec) -> Vec<String> {
 }
 
 /// A secret or any 12-character piece of one in `text`.
-fn leaks(text: &str, secrets: &[String]) -> bool {
+pub(crate) fn leaks(text: &str, secrets: &[String]) -> bool {
     secrets.iter().any(|s| {
         let b = s.as_bytes();
         b.windows(12.min(b.len()))
@@ -193,7 +195,7 @@ fn leaks(text: &str, secrets: &[String]) -> bool {
     })
 }
 
-fn token_header(spec: &Spec, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn token_header(spec: &Spec, dir: &Path) -> Result<PathBuf> {
     let tok = crate::bench::in_netns(&GATEWAY.netns(), {
         let s = spec.clone();
         move || crate::checks::auth::gateway_token(&s)
@@ -209,14 +211,16 @@ fn token_header(spec: &Spec, dir: &Path) -> Result<PathBuf> {
 }
 
 /// One chat turn in which the fixture makes the scripted call; returns what the gateway
-/// answered the call with (the tool result the "model" saw).
-fn attack(
+/// answered the call with (the tool result the "model" saw). `agent`: the agent the turn
+/// goes to (`openclaw/<id>`), else the default one.
+pub(crate) fn attack(
     spec: &Spec,
     st: &Path,
     header: &Path,
     id: &str,
     tool: &str,
     args: &Value,
+    agent: Option<&str>,
 ) -> Result<String> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -237,13 +241,29 @@ fn attack(
         crate::fixtures::llm::TOOL_TRIGGER,
         json!({"id": tool, "args": args})
     );
-    let body =
-        json!({"model": "openclaw", "messages": [{"role": "user", "content": msg}]}).to_string();
+    chat(spec, header, agent, &msg).with_context(|| format!("the chat turn for {id}"))?;
+    let results = std::fs::read_to_string(llm_tool_results(st)).unwrap_or_default();
+    results
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["asked"].as_str().is_some_and(|a| a.contains(&tag)))
+        .and_then(|v| v["result"].as_str().map(str::to_string))
+        .with_context(|| {
+            format!("the fixture saw no tool result for {id} (did the gateway run the turn?)")
+        })
+}
+
+/// One chat turn through the gateway's OpenAI-compatible endpoint, from the gateway's host.
+pub(crate) fn chat(spec: &Spec, header: &Path, agent: Option<&str>, msg: &str) -> Result<()> {
+    let model = agent.map_or("openclaw".to_string(), |a| format!("openclaw/{a}"));
+    let body = json!({"model": model, "messages": [{"role": "user", "content": msg}]}).to_string();
+    // The answer's body only for an error's message (it is the fixture's reply otherwise).
+    let answer = header.with_file_name("answer.json");
     let argv: Vec<String> = [
         "curl",
         "-sS",
         "-o",
-        "/dev/null",
+        &answer.display().to_string(),
         "-w",
         "%{http_code}",
         "--max-time",
@@ -265,20 +285,14 @@ fn attack(
     let out = crate::cmd::output_within(&mut c, Duration::from_secs(170))?;
     let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if code != "200" {
+        let body = std::fs::read_to_string(&answer).unwrap_or_default();
         bail!(
-            "the chat turn for {id} answered {code}: {}",
+            "the chat turn answered {code}: {}{}",
+            body.chars().take(300).collect::<String>(),
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let results = std::fs::read_to_string(llm_tool_results(st)).unwrap_or_default();
-    results
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["asked"].as_str().is_some_and(|a| a.contains(&tag)))
-        .and_then(|v| v["result"].as_str().map(str::to_string))
-        .with_context(|| {
-            format!("the fixture saw no tool result for {id} (did the gateway run the turn?)")
-        })
+    Ok(())
 }
 
 /// Evidence counters before a scenario, to compare after it.
@@ -305,7 +319,7 @@ fn unwrap_external(text: &str) -> &str {
 }
 
 /// A short, one-line account of the tool result.
-fn summarize(result: &str) -> String {
+pub(crate) fn summarize(result: &str) -> String {
     let text = match serde_json::from_str::<Value>(result).ok() {
         Some(v) if v["status"] == "error" => {
             format!(
@@ -320,7 +334,7 @@ fn summarize(result: &str) -> String {
 }
 
 /// Whether the tool ran and did what it was asked (not an error or a refusal of its own).
-fn ran(result: &str) -> bool {
+pub(crate) fn ran(result: &str) -> bool {
     let Ok(v) = serde_json::from_str::<Value>(result) else {
         return true;
     };
@@ -343,9 +357,11 @@ fn ran(result: &str) -> bool {
 }
 
 /// Which layer the evidence says stopped the call.
-fn stopped_by(result: &str) -> Layer {
-    if result.contains("Unknown tool id") {
+pub(crate) fn stopped_by(result: &str) -> Layer {
+    if result.contains("Unknown tool id") || result.contains("No callable tools remain") {
         Layer::ToolPolicy
+    } else if result.contains("SandboxProvisioning") {
+        Layer::Sandbox
     } else if result.contains("Proxy response (403)") {
         Layer::EgressProxy
     } else if result.contains("Proxy response (5") {
@@ -370,7 +386,7 @@ fn run_phase(
             continue;
         }
         let before = snapshot(st);
-        let result = attack(spec, st, header, sc.id, sc.tool, &sc.args)?;
+        let result = attack(spec, st, header, sc.id, sc.tool, &sc.args, None)?;
         // Canary and log lines can land a moment after the tool result.
         std::thread::sleep(Duration::from_millis(300));
         let got_through = match sc.goal {
@@ -427,7 +443,7 @@ fn restart_unit(st: &Path, unit: &str) -> Result<()> {
     Ok(())
 }
 
-fn restart_gateway(spec: &Spec, st: &Path) -> Result<()> {
+pub(crate) fn restart_gateway(spec: &Spec, st: &Path) -> Result<()> {
     restart_unit(st, &spec.gateway_unit())?;
     crate::lab::wait_ready(spec, Duration::from_secs(180))
         .context("the gateway after a restart")?;
@@ -490,6 +506,7 @@ pub fn run(spec: &Spec, st: &Path, controls: bool) -> Result<Report> {
             weak["tools"]["deny"] = json!([]);
             weak["tools"]["alsoAllow"] =
                 json!(["web_fetch", "read", "write", "edit", "exec", "cron"]);
+            weak["tools"]["fs"]["workspaceOnly"] = json!(false);
             weak["tools"]["web"]["fetch"]["ssrfPolicy"] =
                 json!({"dangerouslyAllowPrivateNetwork": true});
             rewrite(&config, &serde_json::to_string_pretty(&weak)?)?;
@@ -531,9 +548,14 @@ pub fn run(spec: &Spec, st: &Path, controls: bool) -> Result<Report> {
             .context("restoring the rendered proxy config, openclaw.json and nftables table")?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    Ok(report(&all, scenarios(spec).len()))
+}
+
+/// The suite's report: one line per observation, with the counts.
+pub(crate) fn report(all: &[Observation], scenarios: usize) -> Report {
     let mut r = Report::new("hostile");
     let (mut stopped, mut through, mut unexpected, mut leaked) = (0, 0, 0, 0);
-    for o in &all {
+    for o in all {
         if !o.ok {
             unexpected += 1;
         } else if o.got_through {
@@ -562,16 +584,15 @@ pub fn run(spec: &Spec, st: &Path, controls: bool) -> Result<Report> {
             o.ok,
         );
     }
-    r.counts
-        .insert("scenarios".into(), json!(scenarios(spec).len()));
+    r.counts.insert("scenarios".into(), json!(scenarios));
     r.counts.insert("stopped".into(), json!(stopped));
     r.counts.insert("controls_through".into(), json!(through));
     r.counts.insert("unexpected".into(), json!(unexpected));
     r.counts.insert("secret_leaks".into(), json!(leaked));
-    Ok(r)
+    r
 }
 
-fn tempfile_dir(st: &Path) -> Result<PathBuf> {
+pub(crate) fn tempfile_dir(st: &Path) -> Result<PathBuf> {
     let d = st.join(format!("hostile-{}", std::process::id()));
     state::mkdir(&d, 0o700)?;
     Ok(d)

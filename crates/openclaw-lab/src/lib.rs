@@ -19,6 +19,7 @@ pub mod deploy;
 pub mod fixtures;
 pub mod gateway;
 pub mod hostile;
+pub mod hostile_agents;
 pub mod lab;
 pub mod llm_host;
 pub mod netns;

@@ -42,6 +42,13 @@ enum Cmd {
         controls: bool,
         #[arg(long)]
         json: bool,
+        /// Instead: deploy this multi-agent or sandboxed spec (health-gated), attack its
+        /// agents, deploy its control (the spec's layers switched off), then `--back`.
+        #[arg(long)]
+        variant: Option<PathBuf>,
+        /// The spec deployed after a `--variant` run.
+        #[arg(long, default_value = "examples/lab.toml")]
+        back: PathBuf,
     },
     /// A table: hosts with their addresses and services, the gateway's health, certificate
     /// expiry, last rotation, denied egress.
@@ -235,15 +242,24 @@ fn run(cli: Cli) -> Result<u8> {
             println!("openclaw-lab is down: no lab namespace, process or state left");
             Ok(0)
         }
-        Cmd::Hostile { controls, json } => {
+        Cmd::Hostile {
+            controls,
+            json,
+            variant,
+            back,
+        } => {
             lab::require_root()?;
             openclaw_lab::owner::ensure_free(
                 &openclaw_lab::state::state_dir(),
                 "the hostile suite",
             )?;
-            let spec = lab::load_effective_spec()?;
-            let report =
-                openclaw_lab::hostile::run(&spec, &openclaw_lab::state::state_dir(), controls)?;
+            let report = match variant {
+                Some(v) => openclaw_lab::hostile_agents::run_variant(&v, &back)?,
+                None => {
+                    let spec = lab::load_effective_spec()?;
+                    openclaw_lab::hostile::run(&spec, &openclaw_lab::state::state_dir(), controls)?
+                }
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

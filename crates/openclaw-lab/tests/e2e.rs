@@ -630,15 +630,52 @@ fn end_to_end(mode: GatewayMode) {
     // The hostile-model suite: every attack stopped by the layer it names; in the container
     // run also the controls (layers off one after another, then everything restored).
     let t = Instant::now();
-    let hostile = openclaw_lab::hostile::run(&spec, &st, spec.runtime == Runtime::Container)
-        .expect("hostile suite");
-    eprintln!("{}", hostile.to_text());
+    if spec.runtime == Runtime::Container {
+        let hostile = openclaw_lab::hostile::run(&spec, &st, true).expect("hostile suite");
+        eprintln!("{}", hostile.to_text());
+        assert!(
+            hostile.ok(),
+            "the hostile-model suite found an unexpected outcome"
+        );
+        assert_eq!(hostile.counts["unexpected"], 0);
+    } else {
+        // The defaults as a user runs them on one host: `check hostile` on the gateway host.
+        let (ok, out) = check_with("hostile", &["--json"]);
+        eprintln!("{out}");
+        assert!(ok, "check hostile found an unexpected outcome:\n{out}");
+        let report: Value = serde_json::Deserializer::from_str(&out[out.find('{').unwrap_or(0)..])
+            .into_iter()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("check hostile --json printed no report:\n{out}"));
+        assert_eq!(report["counts"]["unexpected"], 0, "{out}");
+        assert_eq!(report["counts"]["scenarios"], 30, "{out}");
+    }
     eprintln!("hostile suite in {:.0} s", t.elapsed().as_secs_f64());
-    assert!(
-        hostile.ok(),
-        "the hostile-model suite found an unexpected outcome"
+    // The seed specs the lab can host, deployed on this lab (health-gated) and attacked through
+    // their agents, then their control, then lab.toml back: the multi-agent one in the
+    // container (what users of seed 002 deploy), the sandboxed one natively (a native gateway
+    // has a shell, so the control's unsandboxed exec can really run).
+    let variant = if spec.runtime == Runtime::Container {
+        "examples/lab-multi-agent.toml"
+    } else {
+        "examples/lab-sandboxed.toml"
+    };
+    let t = Instant::now();
+    let agents = openclaw_lab::hostile_agents::run_variant(
+        &repo().join(variant),
+        &repo().join("examples/lab.toml"),
+    )
+    .expect("hostile suite on the variant");
+    eprintln!("{}", agents.to_text());
+    eprintln!(
+        "hostile suite on {variant} (deploy, attacks, control, deploy back) in {:.0} s",
+        t.elapsed().as_secs_f64()
     );
-    assert_eq!(hostile.counts["unexpected"], 0);
+    assert!(
+        agents.ok(),
+        "the hostile suite found an unexpected outcome on {variant}"
+    );
 
     // Issue 11: the real LiteLLM between the gateway and the providers (fallbacks, budget,
     // keys, egress).

@@ -1885,6 +1885,34 @@ pub fn warnings(spec: &Spec) -> Vec<Problem> {
             fix: "set allow_public_web = false and list the names the gateway needs".into(),
         });
     }
+    if spec.hardening.fs_beyond_workspace {
+        out.push(Problem {
+            field: "hardening.fs_beyond_workspace".into(),
+            message: "is on: read/write/edit reach every file the gateway's user can, other \
+                      agents' workspaces, openclaw.json and the rendered secrets included"
+                .into(),
+            fix: "remove it; give an agent the files it needs inside its workspace".into(),
+        });
+    }
+    if spec.hardening.cross_agent_sessions {
+        out.push(Problem {
+            field: "hardening.cross_agent_sessions".into(),
+            message: "is on: an agent's session tools read and drive every other agent's \
+                      sessions, so a prompt-injected agent borrows the most privileged one"
+                .into(),
+            fix: "remove it unless agents must hand work to each other".into(),
+        });
+    }
+    if spec.hardening.message_other_chats {
+        out.push(Problem {
+            field: "hardening.message_other_chats".into(),
+            message: "is on: the message tool may post to any chat its channels reach, so a \
+                      prompt-injected model in an allowlisted DM can message strangers and rooms \
+                      off the allowlist"
+                .into(),
+            fix: "remove it unless an agent must post beyond the conversation it answers".into(),
+        });
+    }
     out.extend(spec.hardening.dangerous_settings.iter().map(|d| Problem {
         field: format!("settings.{d}"),
         message:

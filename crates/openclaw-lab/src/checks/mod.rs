@@ -30,6 +30,8 @@ pub enum Which {
     AuditTrail,
     /// The WebChat in headless Chromium on this machine, through the published proxy.
     Browser,
+    /// The hostile-model suite's scenarios (defaults only) against the running gateway.
+    Hostile,
 }
 
 /// One observation.
@@ -116,6 +118,7 @@ pub fn run(which: Which, spec: &Spec, user: Option<&str>) -> Result<Report> {
         Which::Container => container::run(spec),
         Which::Audit => audit::security(spec),
         Which::AuditTrail => audit::trail(spec),
+        Which::Hostile => crate::hostile::run(spec, &crate::state::state_dir(), false),
         Which::Browser => browser::run(
             spec,
             &crate::state::state_dir(),

@@ -300,6 +300,11 @@ fn agents(spec: &Spec) -> Value {
             }
             let mut tools = Map::new();
             if !a.tools_allow.is_empty() {
+                // OpenClaw intersects an agent's allow list with the profile: under the
+                // messaging profile seed 002's lists left no tool at all and every turn failed
+                // ("No callable tools remain"). The agent's list is the whole grant, so the
+                // agent gets the full profile narrowed to it (global denies still win).
+                tools.insert("profile".into(), json!("full"));
                 tools.insert("allow".into(), json!(a.tools_allow));
             }
             if !a.tools_deny.is_empty() {
@@ -543,6 +548,24 @@ fn tools(spec: &Spec) -> Value {
         }},
         "elevated": { "enabled": false },
     });
+    if !h.fs_beyond_workspace {
+        // File tools otherwise read anything the gateway's user can: other agents' workspaces,
+        // openclaw.json, the rendered secrets (the hostile suite's finding).
+        tools["fs"] = json!({ "workspaceOnly": true });
+    }
+    if !h.cross_agent_sessions {
+        // By default any agent's session tools reach every session on the gateway.
+        tools["sessions"] = json!({ "visibility": "tree" });
+        tools["agentToAgent"] = json!({ "enabled": false });
+    }
+    if !h.message_other_chats {
+        // OpenClaw lets the message tool post anywhere its channels reach; a session bound to
+        // a chat may then only post back into that chat (the hostile suite's finding).
+        tools["message"] = json!({ "crossContext": {
+            "allowWithinProvider": false,
+            "allowAcrossProviders": false,
+        }});
+    }
     if spec.uses_egress_proxy() {
         // web_fetch otherwise resolves names itself and connects to the pinned address,
         // which the proxy refuses (IP literal); the proxy resolves and checks instead.
@@ -620,6 +643,49 @@ mod tests {
         let otel = &render(&example("lxc-homelab.toml"))["diagnostics"]["otel"];
         assert_eq!(otel["traces"], true, "{otel}");
         assert_eq!(otel["captureContent"], false, "{otel}");
+    }
+
+    /// The hostile suite's findings: the message tool, the file tools and the session tools are
+    /// confined by default; each opt-out drops its setting and warns; an agent's allow list is
+    /// its whole grant (full profile narrowed to it).
+    #[test]
+    fn hostile_suite_defaults_confine_tools_and_opt_outs_warn() {
+        let spec = example("lab-multi-agent.toml");
+        let cfg = render(&spec);
+        let t = &cfg["tools"];
+        assert_eq!(t["message"]["crossContext"]["allowWithinProvider"], false);
+        assert_eq!(t["message"]["crossContext"]["allowAcrossProviders"], false);
+        assert_eq!(t["fs"]["workspaceOnly"], true);
+        assert_eq!(t["sessions"]["visibility"], "tree");
+        assert_eq!(t["agentToAgent"]["enabled"], false);
+        let personal = &cfg["agents"]["entries"]["personal"]["tools"];
+        assert_eq!(personal["profile"], "full", "{personal}");
+        assert_eq!(
+            personal["allow"],
+            json!(["read", "write", "web_search", "memory"])
+        );
+        crate::openclaw_schema::validate(&cfg).unwrap();
+        assert!(crate::validate::warnings(&spec).is_empty());
+
+        let mut open = spec.clone();
+        open.hardening.message_other_chats = true;
+        open.hardening.fs_beyond_workspace = true;
+        open.hardening.cross_agent_sessions = true;
+        let t = &render(&open)["tools"];
+        for key in ["message", "fs", "sessions", "agentToAgent"] {
+            assert!(t[key].is_null(), "{key}: {t}");
+        }
+        let warned: Vec<String> = crate::validate::warnings(&open)
+            .into_iter()
+            .map(|w| w.field)
+            .collect();
+        for field in [
+            "hardening.message_other_chats",
+            "hardening.fs_beyond_workspace",
+            "hardening.cross_agent_sessions",
+        ] {
+            assert!(warned.iter().any(|w| w == field), "{field}: {warned:?}");
+        }
     }
 
     /// A LAN homeserver (its egress rule says allow_private) is let through OpenClaw's SSRF

@@ -397,6 +397,22 @@ pub struct Hardening {
     /// `settings` (`gateway.controlUi.dangerouslyDisableDeviceAuth`). Each one is a warning.
     #[serde(default)]
     pub dangerous_settings: Vec<String>,
+    /// Let the `message` tool post to chats other than the one the session answers (OpenClaw's
+    /// default). Off: a prompt-injected model in an allowlisted DM cannot message a stranger or
+    /// another room through the same channel (`tools.message.crossContext`).
+    #[serde(default)]
+    pub message_other_chats: bool,
+    /// Let read/write/edit/apply_patch reach files outside the agent's workspace (OpenClaw's
+    /// default). Off: another agent's workspace, the config and the secrets are out of reach of
+    /// the file tools (`tools.fs.workspaceOnly`).
+    #[serde(default)]
+    pub fs_beyond_workspace: bool,
+    /// Let an agent's session tools reach other agents' sessions (OpenClaw's default: any
+    /// session on the gateway). Off: `sessions_history`/`sessions_send` see only the session
+    /// and its own sub-agents, and agent-to-agent access is off (`tools.sessions.visibility`,
+    /// `tools.agentToAgent`).
+    #[serde(default)]
+    pub cross_agent_sessions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -893,6 +909,9 @@ impl Default for Hardening {
             redact_patterns: defaults::redact_patterns(),
             exec_security: defaults::exec_security(),
             dangerous_settings: Vec::new(),
+            message_other_chats: false,
+            fs_beyond_workspace: false,
+            cross_agent_sessions: false,
         }
     }
 }
