@@ -281,7 +281,15 @@ pub(crate) fn chat(spec: &Spec, header: &Path, agent: Option<&str>, msg: &str) -
         format!("http://127.0.0.1:{}/v1/chat/completions", spec.gateway.port),
     ])
     .collect();
-    let mut c = netns_command(&GATEWAY.netns(), None, &argv);
+    // `check hostile --host gateway` already runs on the gateway host (its network and mount
+    // namespaces), where entering them again fails.
+    let mut c = if on_gateway_host() {
+        let mut c = std::process::Command::new(&argv[0]);
+        c.args(&argv[1..]);
+        c
+    } else {
+        netns_command(&GATEWAY.netns(), None, &argv)
+    };
     let out = crate::cmd::output_within(&mut c, Duration::from_secs(170))?;
     let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if code != "200" {
@@ -293,6 +301,14 @@ pub(crate) fn chat(spec: &Spec, header: &Path, agent: Option<&str>, msg: &str) -
         );
     }
     Ok(())
+}
+
+/// Whether this process already is in the gateway host's network namespace.
+fn on_gateway_host() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |p: &str| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let me = id("/proc/self/ns/net");
+    me.is_some() && me == id(&format!("/run/netns/{}", GATEWAY.netns()))
 }
 
 /// Evidence counters before a scenario, to compare after it.
