@@ -681,6 +681,50 @@ pub fn cold_start_lab(spec: &Spec, st: &Path) -> Result<Value> {
     }))
 }
 
+/// `openclaw gateway run` as the gateway's user outside the lab's units: `config` written 0600
+/// into `dir` (its state directory, given to the user), the token through the environment
+/// (never argv), in a process group of its own so the caller can signal the whole tree.
+pub(crate) fn plain_gateway(
+    spec: &Spec,
+    st: &Path,
+    dir: &Path,
+    config: &Value,
+    token: &str,
+) -> Result<Command> {
+    let user = &spec.paths.service_user;
+    let cfg = dir.join("openclaw.json");
+    write_file(
+        &cfg,
+        serde_json::to_string_pretty(config)?.as_bytes(),
+        0o600,
+    )?;
+    crate::cmd::run(
+        "chown",
+        &["-R", &format!("{user}:{user}"), &dir.display().to_string()],
+    )?;
+    let mut c = Command::new("setpriv");
+    c.arg(format!("--reuid={user}"))
+        .arg(format!("--regid={user}"))
+        .args(["--init-groups", "--inh-caps=-all", "--"])
+        .arg(&spec.paths.openclaw_bin)
+        .args(["gateway", "run"])
+        .env_clear()
+        .env("PATH", state::base_path(st))
+        .env("LANG", "C.UTF-8")
+        .env("HOME", dir)
+        .env("OPENCLAW_STATE_DIR", dir)
+        .env("OPENCLAW_CONFIG_PATH", &cfg)
+        .env("OPENCLAW_GATEWAY_TOKEN", token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    {
+        use std::os::unix::process::CommandExt;
+        c.process_group(0);
+    }
+    Ok(c)
+}
+
 /// A plain `openclaw gateway run` with a minimal config (token auth, loopback, the model
 /// catalog refresh off as in the lab) on the gateway host, as the gateway's user.
 pub fn cold_start_plain(spec: &Spec, st: &Path) -> Result<Value> {
@@ -697,38 +741,9 @@ pub fn cold_start_plain(spec: &Spec, st: &Path) -> Result<Value> {
         "logging": {"file": dir.join("openclaw.log")},
         "models": {"catalogRefresh": {"enabled": false}},
     });
-    let cfg = dir.join("openclaw.json");
-    write_file(
-        &cfg,
-        serde_json::to_string_pretty(&config)?.as_bytes(),
-        0o600,
-    )?;
-    crate::cmd::run(
-        "chown",
-        &[&format!("{user}:{user}"), &cfg.display().to_string()],
-    )?;
     // A throwaway token for this gateway only, through the environment (never argv).
     let token = random_token(48)?;
-    let mut c = Command::new("setpriv");
-    c.arg(format!("--reuid={user}"))
-        .arg(format!("--regid={user}"))
-        .args(["--init-groups", "--inh-caps=-all", "--"])
-        .arg(&spec.paths.openclaw_bin)
-        .args(["gateway", "run"])
-        .env_clear()
-        .env("PATH", state::base_path(st))
-        .env("LANG", "C.UTF-8")
-        .env("HOME", &dir)
-        .env("OPENCLAW_STATE_DIR", &dir)
-        .env("OPENCLAW_CONFIG_PATH", &cfg)
-        .env("OPENCLAW_GATEWAY_TOKEN", &token)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    {
-        use std::os::unix::process::CommandExt;
-        c.process_group(0);
-    }
+    let mut c = plain_gateway(spec, st, &dir, &config, &token)?;
     let t0 = Instant::now();
     let child =
         in_netns(&GATEWAY.netns(), move || c.spawn())?.context("starting the plain gateway")?;

@@ -15,7 +15,6 @@
 //! the fallback's budget (examples/lab.toml: about ten turns) holds for the measured turns.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -232,7 +231,6 @@ fn alone_gateway(
     l: &openclaw_render::spec::litellm::Litellm,
     dir: &Path,
 ) -> Result<Value> {
-    let user = spec.paths.service_user.clone();
     // Beside `dir` (root's alone): the gateway's user must reach its own directory.
     let gdir = st.join("bench/litellm-alone");
     let _ = std::fs::remove_dir_all(&gdir);
@@ -257,38 +255,9 @@ fn alone_gateway(
         "agents": {"defaults": {"model": {"primary": "provider-a/lab-model", "fallbacks": ["provider-b/lab-model"]}}},
     });
     // The provider keys sit in this 0600 file of the gateway's user for the bench's minute.
-    let cfg = gdir.join("openclaw.json");
-    write_file(
-        &cfg,
-        serde_json::to_string_pretty(&config)?.as_bytes(),
-        0o600,
-    )?;
-    crate::cmd::run(
-        "chown",
-        &["-R", &format!("{user}:{user}"), &gdir.display().to_string()],
-    )?;
     let token = random_token(48)?;
-    let mut c = Command::new("setpriv");
-    c.arg(format!("--reuid={user}"))
-        .arg(format!("--regid={user}"))
-        .args(["--init-groups", "--inh-caps=-all", "--"])
-        .arg(&spec.paths.openclaw_bin)
-        .args(["gateway", "run"])
-        .env_clear()
-        .env("PATH", state::base_path(st))
-        .env("LANG", "C.UTF-8")
-        .env("HOME", &gdir)
-        .env("OPENCLAW_STATE_DIR", &gdir)
-        .env("OPENCLAW_CONFIG_PATH", &cfg)
-        .env("OPENCLAW_NIX_MODE", "1")
-        .env("OPENCLAW_GATEWAY_TOKEN", &token)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    {
-        use std::os::unix::process::CommandExt;
-        c.process_group(0);
-    }
+    let mut c = crate::bench::plain_gateway(spec, st, &gdir, &config, &token)?;
+    c.env("OPENCLAW_NIX_MODE", "1");
     let child = in_netns(&LLM.netns(), move || c.spawn())?.context("starting the gateway alone")?;
     let pid = child.id() as i32;
     // SAFETY: signals to the process group of the child started above.
