@@ -45,6 +45,15 @@ pub fn cert_renew_unit_stem(spec: &Spec) -> String {
     format!("{}-litellm-cert-renew", spec.name)
 }
 
+/// LiteLLM's agent logs in with the gateway's own machine certificate (same file).
+pub fn shares_gateway_cert(spec: &Spec) -> bool {
+    let lb = spec.litellm.as_ref().and_then(|l| l.openbao.as_ref());
+    match (lb, &spec.machine_cert) {
+        (Some(lb), Some(m)) => spec.secrets.backend == SecretBackend::Openbao && lb.cert == m.cert,
+        _ => false,
+    }
+}
+
 pub fn table_name(spec: &Spec) -> String {
     format!("litellm_{}", spec.name.replace('-', "_"))
 }
@@ -128,17 +137,20 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
             )
             .installed_at(format!("/etc/systemd/system/{}", agent_unit_name(spec))),
         );
-        // The agent's identity expires with LiteLLM's certificate: renewed like the gateway's.
-        out.extend(cert_renewal_units(
-            spec,
-            &CertRenewal {
-                unit: cert_renew_unit_stem(spec),
-                cert: Some(&lb.cert),
-                key: Some(&lb.key),
-                agent_unit: agent_unit_name(spec),
-                whose: "LiteLLM's machine certificate",
-            },
-        ));
+        // The agent's identity expires with LiteLLM's certificate: renewed like the gateway's
+        // (by the gateway's renewal when it is the same file, see systemd.rs).
+        if !shares_gateway_cert(spec) {
+            out.extend(cert_renewal_units(
+                spec,
+                &CertRenewal {
+                    unit: cert_renew_unit_stem(spec),
+                    cert: Some(&lb.cert),
+                    key: Some(&lb.key),
+                    agent_units: vec![agent_unit_name(spec)],
+                    whose: "LiteLLM's machine certificate",
+                },
+            ));
+        }
     }
     out.extend(agent_settings(spec));
     out
@@ -736,6 +748,24 @@ mod tests {
         assert!(!render(&no_ca)
             .iter()
             .any(|a| a.path.contains("litellm-cert-renew")));
+        // LiteLLM on the gateway's host with the gateway's certificate: one renewal restarts
+        // both agents.
+        let mut shared = s.clone();
+        let lb = shared.litellm.as_mut().unwrap().openbao.as_mut().unwrap();
+        (lb.cert, lb.key) = (m.cert.clone(), m.key.clone());
+        assert!(!render(&shared)
+            .iter()
+            .any(|a| a.path.contains("litellm-cert-renew")));
+        let gw = crate::render::render_all(&shared).unwrap();
+        let gw = &gw
+            .iter()
+            .find(|a| a.path == "systemd/openclaw-cert-renew.service")
+            .unwrap()
+            .content;
+        assert!(gw.contains(&format!(
+            "ExecStartPost=systemctl try-reload-or-restart openclaw-openbao-agent.service {}\n",
+            agent_unit_name(&s)
+        )));
     }
 
     #[test]

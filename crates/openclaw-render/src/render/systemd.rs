@@ -58,7 +58,7 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
             unit: format!("{}-cert-renew", spec.name),
             cert: spec.machine_cert.as_ref().map(|m| m.cert.as_str()),
             key: spec.machine_cert.as_ref().map(|m| m.key.as_str()),
-            agent_unit: agent_unit(spec),
+            agent_units: gateway_cert_agents(spec),
             whose: "the machine certificate",
         },
     ));
@@ -376,15 +376,27 @@ ProtectControlGroups=true
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 ";
 
+/// The agents logging in with the gateway's machine certificate: the gateway's, and LiteLLM's
+/// when it shares that certificate (LiteLLM on the gateway's host), which then gets no renewal
+/// of its own (two units renewing one file could race).
+fn gateway_cert_agents(spec: &Spec) -> Vec<String> {
+    let mut agents = vec![agent_unit(spec)];
+    if super::litellm::shares_gateway_cert(spec) {
+        agents.push(super::litellm::agent_unit_name(spec));
+    }
+    agents
+}
+
 /// One step-ca certificate renewal: whose certificate (and key) it is, the unit stem
-/// (`<stem>.service` and `<stem>.timer`), and the OpenBao agent that logs in with it. The CA
+/// (`<stem>.service` and `<stem>.timer`), and the OpenBao agents that log in with it. The CA
 /// settings (`ca_url`, `root_ca`, `renew_before`, `check_interval`) are `machine_cert`'s.
 pub struct CertRenewal<'a> {
     pub unit: String,
     /// `None` takes `machine_cert.cert` / `.key` (the gateway's).
     pub cert: Option<&'a str>,
     pub key: Option<&'a str>,
-    pub agent_unit: String,
+    /// Restarted after a real renewal, so they log in with the new certificate at once.
+    pub agent_units: Vec<String>,
     /// Shown in the units' descriptions: "the machine certificate", "LiteLLM's certificate".
     pub whose: &'a str,
 }
@@ -451,7 +463,7 @@ fn cert_renew(spec: &Spec, r: &CertRenewal, cert: &str, key: &str) -> String {
     }
     format!(
         "# Rendered by openclaw-render. step-cli renews over mTLS with the current certificate\n\
-# once less than {before} is left; {agent} is restarted only after a renewal.\n\
+# once less than {before} is left; {agent} restarted only after a renewal.\n\
 [Unit]\n\
 Description=Renew {whose} from step-ca ({name})\n\
 After=network-online.target\n\
@@ -478,7 +490,7 @@ LockPersonality=true\n",
         whose = r.whose,
         name = spec.name,
         stem = r.unit,
-        agent = r.agent_unit,
+        agent = r.agent_units.join(" "),
         rw = rw.join(" "),
     )
 }
