@@ -140,6 +140,18 @@ for host in openclaw-lxc openclaw-vm vm-test-gateway vm-test-gateway-new-token o
     case "$pw" in "$state"/*) fail "$host: the restic password file $pw is inside the backed-up state $state" ;; esac
   fi
   [ "$(jq '.result.services | has("openclaw-health-gate")' "$out")" = true ] || fail "$host: no openclaw-health-gate unit"
+  # LiteLLM's own certificate: the rendered renewal unit and timer exist, the timer is wanted,
+  # and the drop-in lets systemd find step and systemctl.
+  if [ "$(jq '.result.spec.litellm.openbao != null and .result.spec.litellm.openbao.cert != .result.spec.machine_cert.cert' "$out")" = true ]; then
+    t="$name-litellm-cert-renew"
+    for f in "$t.service" "$t.timer"; do
+      [ -f "$WORK/$host.rendered/systemd/$f" ] || fail "$host: the module installs <rendered>/systemd/$f, which the generator does not write"
+    done
+    [ "$(jq -r --arg t "$t" '.result.timers[$t].wantedBy | index("timers.target") != null' "$out")" = true ] ||
+      fail "$host: timer $t is not wanted by timers.target"
+    jq -e --arg t "$t" '.result.services[$t].serviceConfig.ExecSearchPath | test("step")' "$out" >/dev/null ||
+      fail "$host: $t has no ExecSearchPath with step"
+  fi
   [ "$fails" -eq "$fails_before" ] || continue
   printf '   %s: systemd-analyze security %s\n' "$host" "$(IFS=,; echo "${scores[*]}")"
   echo "ok: $host: assertions hold, spec renders ($(find "$WORK/$host.rendered" -type f | wc -l) files), $(jq '.result.renderedRefs | length' "$out") artifact refs exist, quadlet accepts $(jq '.result.quadlet | length' "$out") files"

@@ -40,8 +40,9 @@
       ];
       openbao = {
         kv_path = "aether/litellm";
-        cert = "/var/lib/openclaw-cert/machine.crt";
-        key = "/var/lib/openclaw-cert/machine.key";
+        # Its own certificate: renewed by the rendered litellm-cert-renew unit and timer.
+        cert = "/var/lib/litellm-cert/machine.crt";
+        key = "/var/lib/litellm-cert/machine.key";
       };
       egress = {
         dns_resolvers = [ "10.0.3.1" ];

@@ -1,6 +1,6 @@
 # LiteLLM between the gateway and the model providers (`services.openclaw.litellm`): the
 # generator's units verbatim (systemd.packages, plus drop-ins for what NixOS adds: wantedBy,
-# PATH, restart on a new render), its config and agent files from the rendered output, its own
+# PATH, ExecSearchPath, restart on a new render), its config and agent files from the rendered output, its own
 # user, directories and egress table.
 #
 # Not nixpkgs' `services.litellm` (its module, checked in nixpkgs' source): it runs LiteLLM with
@@ -21,11 +21,16 @@ let
   unit = "${cfg.name}-litellm";
   agentUnit = "${cfg.name}-litellm-openbao-agent";
   useAgent = cfg.secrets.backend == "openbao" && cfg.secrets.openbao != null && l.openbao != null;
+  # LiteLLM's machine certificate renewed by the rendered step-cli unit and timer, as on other
+  # hosts; none when it is the gateway's own certificate (cert.nix renews that one).
+  renewUnit = "${cfg.name}-litellm-cert-renew";
+  useRenew = useAgent && cfg.machine_cert != null && l.openbao.cert != cfg.machine_cert.cert;
   strip = lib.removeSuffix "/";
   units = pkgs.runCommand "openclaw-${cfg.name}-litellm-units" { preferLocalBuild = true; } ''
     mkdir -p $out/lib/systemd/system $out/lib/tmpfiles.d
     cp ${cfg.rendered}/systemd/${unit}.service $out/lib/systemd/system/
     ${lib.optionalString useAgent "cp ${cfg.rendered}/systemd/${agentUnit}.service $out/lib/systemd/system/"}
+    ${lib.optionalString useRenew "cp ${cfg.rendered}/systemd/${renewUnit}.service ${cfg.rendered}/systemd/${renewUnit}.timer $out/lib/systemd/system/"}
     cp ${cfg.rendered}/systemd/tmpfiles.d/${cfg.name}-litellm.conf $out/lib/tmpfiles.d/
     # Each agent's settings.json (OpenClaw's own retries off: LiteLLM falls back).
     cp ${cfg.rendered}/systemd/tmpfiles.d/${cfg.name}-agent-settings.conf $out/lib/tmpfiles.d/
@@ -90,6 +95,26 @@ in
       # promote restarts LiteLLM with systemctl after a changed key.
       path = [ config.systemd.package ];
     };
+    systemd.services.${renewUnit} = lib.mkIf useRenew {
+      overrideStrategy = "asDropin";
+      # The rendered unit names step and systemctl without a path; systemd's built-in search
+      # path has neither on NixOS.
+      serviceConfig.ExecSearchPath = lib.makeBinPath [
+        pkgs.step-cli
+        config.systemd.package
+      ];
+    };
+    systemd.timers.${renewUnit} = lib.mkIf useRenew {
+      overrideStrategy = "asDropin";
+      wantedBy = [ "timers.target" ];
+    };
+    # The first certificate is issued by hand into these (as the gateway's, cert.nix).
+    systemd.tmpfiles.rules = lib.mkIf useRenew (
+      lib.unique [
+        "d ${builtins.dirOf l.openbao.cert} 0700 root root -"
+        "d ${builtins.dirOf l.openbao.key} 0700 root root -"
+      ]
+    );
 
     # LiteLLM's egress table, loaded verbatim like the gateway's (egress.nix).
     systemd.services."${unit}-egress" = {

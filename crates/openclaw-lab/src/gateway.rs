@@ -360,19 +360,25 @@ pub fn fallback_units(spec: &Spec, state: &Path) -> Vec<(String, String)> {
         bao = q(&spec.paths.bao_bin),
         dir = spec.paths.agent_dir.trim_end_matches('/'),
     );
-    let renew = format!(
-        "# Lab unit: step-ca machine certificate renewal through /renew (no step CLI here).\n\
-         [Unit]\nDescription=Machine certificate renewal for {name}\n\n[Service]\n\
-         ExecStart={lab} renew --spec {spec} --loop\nRestart=always\nRestartSec=5s\n",
-        name = spec.name,
-        lab = state.join("bin/openclaw-lab").display(),
-        spec = state.join("spec.json").display(),
-    );
+    let renew = renew_unit(spec, state, "");
     vec![
         (spec.gateway_unit(), gw),
         (openclaw_render::render::systemd::agent_unit(spec), agent),
         (format!("{}-cert-renew.service", spec.name), renew),
     ]
+}
+
+/// The lab's stand-in for a rendered step-cli renewal unit: `openclaw-lab renew --loop`
+/// (`extra`: e.g. " --litellm" for LiteLLM's certificate).
+pub fn renew_unit(spec: &Spec, state: &Path, extra: &str) -> String {
+    format!(
+        "# Lab unit: step-ca machine certificate renewal through /renew (no step CLI here).\n\
+         [Unit]\nDescription=Machine certificate renewal for {name}{extra}\n\n[Service]\n\
+         ExecStart={lab} renew --spec {spec} --loop{extra}\nRestart=always\nRestartSec=5s\n",
+        name = spec.name,
+        lab = state.join("bin/openclaw-lab").display(),
+        spec = state.join("spec.json").display(),
+    )
 }
 
 /// Unit files to run: rendered ones (`systemd/*.service`) when the renderer produced them,

@@ -25,9 +25,9 @@ use crate::state::{mkdir, write_file};
 use crate::topology::LLM;
 use crate::vault::{random_token, Vault};
 
-/// LiteLLM's machine certificate lives a day: the lab does not run a renewal for it (the
-/// gateway's renewal through step-ca is what the lab proves), and its agent re-reads it.
-const CERT_LIFETIME: Duration = Duration::from_secs(86_400);
+/// LiteLLM's machine certificate lives 5 minutes like the gateway's, so its renewal (the
+/// llm host's own renewal unit) happens during the tests.
+const CERT_LIFETIME: Duration = Duration::from_secs(300);
 
 pub fn litellm(spec: &Spec) -> Result<&Litellm> {
     spec.litellm
@@ -146,7 +146,9 @@ pub fn load_nftables(st: &Path) -> Result<()> {
 }
 
 /// Writes LiteLLM's two rendered units to `<state>/units` and starts them on the llm host:
-/// the agent first, LiteLLM once its env file is live (its ExecStartPre would refuse before).
+/// the agent first, LiteLLM once its env file is live (its ExecStartPre would refuse before),
+/// then the renewal of LiteLLM's certificate (the lab's stand-in for the rendered step-cli
+/// unit, which restarts LiteLLM's agent after a renewal as the rendered one does).
 pub fn start(spec: &Spec, st: &Path, arts: &[Artifact]) -> Result<()> {
     let l = litellm(spec)?;
     let dir = st.join("units");
@@ -174,7 +176,20 @@ pub fn start(spec: &Spec, st: &Path, arts: &[Artifact]) -> Result<()> {
         )
     })?;
     crate::lab::start_unit_on(st, &LLM.netns(), &proxy, &proxy_path)?;
+    let renew = renew_unit_name(spec);
+    let renew_path = dir.join(&renew);
+    write_file(
+        &renew_path,
+        crate::gateway::renew_unit(spec, st, " --litellm").as_bytes(),
+        0o644,
+    )?;
+    crate::lab::start_unit_on(st, &LLM.netns(), &renew, &renew_path)?;
     Ok(())
+}
+
+/// The llm host's renewal unit of LiteLLM's certificate (the rendered unit's name).
+pub fn renew_unit_name(spec: &Spec) -> String {
+    format!("{}.service", lrender::cert_renew_unit_stem(spec))
 }
 
 /// LiteLLM's listen port (from `litellm.listen`).

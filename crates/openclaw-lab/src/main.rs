@@ -119,6 +119,10 @@ enum Cmd {
         repeat: bool,
         #[arg(long)]
         force: bool,
+        /// LiteLLM's certificate (`litellm.openbao.cert`/`.key`) instead of the gateway's;
+        /// its agent is restarted after a renewal, as the rendered unit does.
+        #[arg(long)]
+        litellm: bool,
     },
     /// Run a fixture server (inside a namespace).
     #[command(subcommand)]
@@ -343,22 +347,40 @@ fn run(cli: Cli) -> Result<u8> {
             spec,
             repeat,
             force,
+            litellm,
         } => {
             let spec = openclaw_render::Spec::from_path(&spec)?;
             let m = spec
                 .machine_cert
                 .as_ref()
                 .context("the spec has no [machine_cert]")?;
+            let (cert, key, agent) = if litellm {
+                let lb = spec
+                    .litellm
+                    .as_ref()
+                    .and_then(|l| l.openbao.as_ref())
+                    .context("--litellm: the spec has no [litellm.openbao]")?;
+                let agent = openclaw_render::render::litellm::agent_unit_name(&spec);
+                (lb.cert.as_str(), lb.key.as_str(), Some(agent))
+            } else {
+                (m.cert.as_str(), m.key.as_str(), None)
+            };
             let r = renew::Renewal {
                 ca_url: &m.ca_url,
                 root_ca: m.root_ca.as_ref(),
-                cert: m.cert.as_ref(),
-                key: m.key.as_ref(),
+                cert: cert.as_ref(),
+                key: key.as_ref(),
                 renew_before: Duration::from_secs(m.renew_before.as_secs()),
             };
             loop {
                 match renew::renew_if_due(&r, force) {
-                    Ok(o) => eprintln!("{o:?}"),
+                    Ok(o) => {
+                        eprintln!("{o:?}");
+                        // The rendered unit's ExecStartPost: the agent logs in again at once.
+                        if let (renew::Outcome::Renewed { .. }, Some(u)) = (&o, &agent) {
+                            systemctl_shim(vec!["try-restart".into(), u.clone()])?;
+                        }
+                    }
                     Err(e) if repeat => eprintln!("renewal failed, retrying next interval: {e:#}"),
                     Err(e) => return Err(e),
                 }

@@ -418,6 +418,61 @@ fn gateway_post(
     (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
+/// 3b for LiteLLM: its certificate (5 min, minted with the gateway's) was renewed by the llm
+/// host's renewal unit, its agent restarted and logged in again with the new certificate, and
+/// a chat turn through the gateway still reaches the provider through LiteLLM.
+fn litellm_cert_renewed(spec: &openclaw_render::Spec, st: &Path) {
+    let t = Instant::now();
+    let lb = spec.litellm.as_ref().unwrap().openbao.as_ref().unwrap();
+    let log = |unit: &str| std::fs::read_to_string(state::logfile(st, &format!("unit-{unit}")));
+    let renew = openclaw_lab::llm_host::renew_unit_name(spec);
+    let renewed =
+        openclaw_lab::cmd::wait_for(Duration::from_secs(200), Duration::from_secs(2), || {
+            log(&renew).ok()?.contains("Renewed").then_some(())
+        });
+    assert!(
+        renewed.is_some(),
+        "LiteLLM's certificate was not renewed: {:?}",
+        log(&renew)
+    );
+    let left = openclaw_lab::pki::seconds_left(Path::new(&lb.cert)).unwrap();
+    assert!(left > 120, "LiteLLM's certificate: {left} s left");
+    // The agent's run after the renewal's restart logged in (with the new certificate).
+    let agent = openclaw_render::render::litellm::agent_unit_name(spec);
+    let relogin =
+        openclaw_lab::cmd::wait_for(Duration::from_secs(30), Duration::from_secs(1), || {
+            let s = unit_status(st, &agent)?;
+            let text = log(&agent).ok()?;
+            let last_run = &text[text.rfind("(start #")?..];
+            (s.starts >= 2 && last_run.contains("authentication successful")).then_some(s.starts)
+        });
+    assert!(
+        relogin.is_some(),
+        "LiteLLM's agent did not log in again after the renewal:\n{}",
+        log(&agent).unwrap_or_default()
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let header = token_header(spec, scratch.path());
+    let (code, body) = gateway_post(
+        spec,
+        &header,
+        "/v1/chat/completions",
+        r#"{"model":"openclaw","messages":[{"role":"user","content":"hello after LiteLLM's renewal"}]}"#,
+    );
+    assert_eq!(code, 200, "chat turn after LiteLLM's renewal: {body}");
+    assert!(
+        body.contains(&openclaw_lab::fixtures::llm::named_reply(Some(
+            openclaw_lab::lab::PRIMARY_PROVIDER.name
+        ))),
+        "the primary provider's answer through LiteLLM after its renewal: {body}"
+    );
+    eprintln!(
+        "LITELLM CERT renewed ({left} s left), agent logged in again (start #{}), chat turn ok; checked in {:.1} s",
+        relogin.unwrap(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
 /// Egress by host name with the real gateway: its model call goes through the egress proxy to
 /// LiteLLM on the llm host (by address: the spec's address rule) and is answered by the
 /// primary provider behind it; web_fetch reaches a listed name (the cloud edge, in front of
@@ -999,6 +1054,7 @@ fn end_to_end(mode: GatewayMode) {
         });
     assert!(renewed.is_some(), "the machine certificate was not renewed");
     assert!(openclaw_lab::pki::seconds_left(&cert).unwrap() > 120);
+    litellm_cert_renewed(&spec, &st);
 
     // Secrets scan again after all of that (logs now include the faults).
     let (ok, out) = check("secrets");

@@ -327,10 +327,20 @@ fn secrets(spec: &Spec, r: &mut Report) {
         ),
         (SecretBackend::Openbao, Some(bao)) => {
             if spec.machine_cert.is_none() {
+                // LiteLLM's agent logs in by cert auth too; its renewal uses machine_cert's CA.
+                let litellm = spec.litellm.as_ref().is_some_and(|l| l.openbao.is_some());
                 r.add(
                     "machine_cert",
-                    "the OpenBao agent logs in with the step-ca machine certificate, but none is configured",
-                    "add [machine_cert] with ca_url and root_ca",
+                    if litellm {
+                        "the OpenBao agents (the gateway's and LiteLLM's) log in with step-ca machine certificates, but none is configured and nothing would renew them"
+                    } else {
+                        "the OpenBao agent logs in with the step-ca machine certificate, but none is configured"
+                    },
+                    if litellm {
+                        "add [machine_cert] with ca_url and root_ca (LiteLLM's litellm.openbao.cert is renewed with the same CA)"
+                    } else {
+                        "add [machine_cert] with ca_url and root_ca"
+                    },
                 );
             }
             if !bao.address.starts_with("https://") {

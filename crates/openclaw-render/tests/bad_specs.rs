@@ -419,3 +419,16 @@ fn dangerous_opt_in_renders_with_a_warning() {
         .field
         .ends_with("dangerouslyAllowHostHeaderOriginFallback"));
 }
+
+/// LiteLLM's agent logs in by cert auth too: without [machine_cert] the error says so and
+/// how to fix it (nothing would renew LiteLLM's certificate either).
+#[test]
+fn litellm_without_machine_cert_names_the_field_and_the_fix() {
+    let e = rejection(LAB, &[("machine_cert", "-")]);
+    assert!(e.contains("machine_cert"), "{e}");
+    assert!(e.contains("LiteLLM"), "{e}");
+    assert!(
+        e.contains("add [machine_cert] with ca_url and root_ca"),
+        "{e}"
+    );
+}

@@ -70,6 +70,17 @@ fn every_rendered_unit_passes_systemd_analyze_verify() {
             units.iter().any(|u| u.ends_with(".service")),
             "{example}: units rendered"
         );
+        if example == "lab.toml" {
+            // Both certificate renewals (the gateway's and LiteLLM's) go through verify.
+            for u in [
+                "openclaw-cert-renew.service",
+                "openclaw-cert-renew.timer",
+                "openclaw-litellm-cert-renew.service",
+                "openclaw-litellm-cert-renew.timer",
+            ] {
+                assert!(units.iter().any(|x| x == u), "lab.toml: {u} not rendered");
+            }
+        }
         let out = Command::new(&sa)
             .arg("verify")
             .args(&units)

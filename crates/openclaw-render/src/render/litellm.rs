@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::bao_agent::{go_str, hcl_str, kv_field};
 use super::nftables::{allow_rule, comment, fam, set_of};
-use super::systemd::{exec_line, exec_word};
+use super::systemd::{cert_renewal_units, exec_line, exec_word, CertRenewal};
 use super::Artifact;
 use crate::spec::litellm::{Litellm, MASTER_KEY_VAR};
 use crate::spec::{SecretBackend, Spec};
@@ -38,6 +38,20 @@ pub fn unit_name(spec: &Spec) -> String {
 
 pub fn agent_unit_name(spec: &Spec) -> String {
     format!("{}-litellm-openbao-agent.service", spec.name)
+}
+
+/// LiteLLM's certificate renewal: `<stem>.service` and `<stem>.timer`.
+pub fn cert_renew_unit_stem(spec: &Spec) -> String {
+    format!("{}-litellm-cert-renew", spec.name)
+}
+
+/// LiteLLM's agent logs in with the gateway's own machine certificate (same file).
+pub fn shares_gateway_cert(spec: &Spec) -> bool {
+    let lb = spec.litellm.as_ref().and_then(|l| l.openbao.as_ref());
+    match (lb, &spec.machine_cert) {
+        (Some(lb), Some(m)) => spec.secrets.backend == SecretBackend::Openbao && lb.cert == m.cert,
+        _ => false,
+    }
 }
 
 pub fn table_name(spec: &Spec) -> String {
@@ -93,7 +107,7 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
         )
         .installed_at(format!("/etc/nftables.d/{}-litellm-egress.nft", spec.name)),
     ];
-    if let (SecretBackend::Openbao, Some(_), Some(_)) = (
+    if let (SecretBackend::Openbao, Some(_), Some(lb)) = (
         spec.secrets.backend,
         spec.secrets.openbao.as_ref(),
         l.openbao.as_ref(),
@@ -123,6 +137,20 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
             )
             .installed_at(format!("/etc/systemd/system/{}", agent_unit_name(spec))),
         );
+        // The agent's identity expires with LiteLLM's certificate: renewed like the gateway's
+        // (by the gateway's renewal when it is the same file, see systemd.rs).
+        if !shares_gateway_cert(spec) {
+            out.extend(cert_renewal_units(
+                spec,
+                &CertRenewal {
+                    unit: cert_renew_unit_stem(spec),
+                    cert: Some(&lb.cert),
+                    key: Some(&lb.key),
+                    agent_units: vec![agent_unit_name(spec)],
+                    whose: "LiteLLM's machine certificate",
+                },
+            ));
+        }
     }
     out.extend(agent_settings(spec));
     out
@@ -678,6 +706,66 @@ mod tests {
             cmd[cmd.len() - 3..],
             ["systemctl", "try-restart", "openclaw-litellm.service"]
         );
+    }
+
+    #[test]
+    fn litellm_certificate_is_renewed_like_the_gateways() {
+        let s = lab();
+        let l = s.litellm.as_ref().unwrap();
+        let lb = l.openbao.as_ref().unwrap();
+        let m = s.machine_cert.as_ref().unwrap();
+        let arts = render(&s);
+        let unit = |n: &str| {
+            arts.iter()
+                .find(|a| a.path == format!("systemd/{n}"))
+                .unwrap_or_else(|| panic!("no {n}"))
+                .content
+                .clone()
+        };
+        let u = unit("openclaw-litellm-cert-renew.service");
+        assert!(u.contains(&format!(
+            "ExecCondition=step certificate needs-renewal --expires-in {} {}",
+            m.renew_before, lb.cert
+        )));
+        assert!(u.contains(&format!(
+            "ExecStart=step ca renew --force --ca-url {} --root {} {} {}",
+            m.ca_url, m.root_ca, lb.cert, lb.key
+        )));
+        assert!(u.contains(&format!(
+            "ExecStartPost=systemctl try-reload-or-restart {}",
+            agent_unit_name(&s)
+        )));
+        assert!(u.contains(&format!("ConditionPathExists={}\n", lb.cert)));
+        assert!(
+            !u.contains(&m.cert),
+            "the gateway's certificate is not LiteLLM's"
+        );
+        let t = unit("openclaw-litellm-cert-renew.timer");
+        assert!(t.contains(&format!("OnUnitActiveSec={}", m.check_interval)));
+        // Without [machine_cert] there is no CA to renew at (validation names the field).
+        let mut no_ca = s.clone();
+        no_ca.machine_cert = None;
+        assert!(!render(&no_ca)
+            .iter()
+            .any(|a| a.path.contains("litellm-cert-renew")));
+        // LiteLLM on the gateway's host with the gateway's certificate: one renewal restarts
+        // both agents.
+        let mut shared = s.clone();
+        let lb = shared.litellm.as_mut().unwrap().openbao.as_mut().unwrap();
+        (lb.cert, lb.key) = (m.cert.clone(), m.key.clone());
+        assert!(!render(&shared)
+            .iter()
+            .any(|a| a.path.contains("litellm-cert-renew")));
+        let gw = crate::render::render_all(&shared).unwrap();
+        let gw = &gw
+            .iter()
+            .find(|a| a.path == "systemd/openclaw-cert-renew.service")
+            .unwrap()
+            .content;
+        assert!(gw.contains(&format!(
+            "ExecStartPost=systemctl try-reload-or-restart openclaw-openbao-agent.service {}\n",
+            agent_unit_name(&s)
+        )));
     }
 
     #[test]

@@ -52,19 +52,16 @@ pub fn render(spec: &Spec) -> Vec<Artifact> {
             "OpenBao agent rendering the gateway's secrets",
         ));
     }
-    if let Some(renew) = cert_renew(spec) {
-        let name = format!("{}-cert-renew", spec.name);
-        out.push(unit(
-            &format!("{name}.service"),
-            renew,
-            "step-ca machine certificate renewal",
-        ));
-        out.push(unit(
-            &format!("{name}.timer"),
-            cert_timer(spec),
-            "when to try the renewal",
-        ));
-    }
+    out.extend(cert_renewal_units(
+        spec,
+        &CertRenewal {
+            unit: format!("{}-cert-renew", spec.name),
+            cert: spec.machine_cert.as_ref().map(|m| m.cert.as_str()),
+            key: spec.machine_cert.as_ref().map(|m| m.key.as_str()),
+            agent_units: gateway_cert_agents(spec),
+            whose: "the machine certificate",
+        },
+    ));
     if !spec.cron.is_empty() {
         out.push(unit(
             &format!("{}-cron-sync.service", spec.name),
@@ -354,10 +351,6 @@ WantedBy=multi-user.target\n",
     )
 }
 
-/// step-cli's own systemd pattern: `step certificate needs-renewal` as ExecCondition (0 = due,
-/// 1 = not yet: the run is skipped, not failed; 255 = error: failed), so `step ca renew
-/// --force` runs only when due and the agent is restarted only after a real renewal. (`step ca
-/// renew --expires-in` alone exits 0 when it skips, which would restart the agent every check.)
 /// Kernel and process isolation every long-running service of ours gets (the native gateway's
 /// drop-in, the egress proxy).
 pub const KERNEL_SANDBOX: &str = "ProtectKernelTunables=true
@@ -383,15 +376,68 @@ ProtectControlGroups=true
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 ";
 
-fn cert_renew(spec: &Spec) -> Option<String> {
-    let m = spec.machine_cert.as_ref()?;
+/// The agents logging in with the gateway's machine certificate: the gateway's, and LiteLLM's
+/// when it shares that certificate (LiteLLM on the gateway's host), which then gets no renewal
+/// of its own (two units renewing one file could race).
+fn gateway_cert_agents(spec: &Spec) -> Vec<String> {
+    let mut agents = vec![agent_unit(spec)];
+    if super::litellm::shares_gateway_cert(spec) {
+        agents.push(super::litellm::agent_unit_name(spec));
+    }
+    agents
+}
+
+/// One step-ca certificate renewal: whose certificate (and key) it is, the unit stem
+/// (`<stem>.service` and `<stem>.timer`), and the OpenBao agents that log in with it. The CA
+/// settings (`ca_url`, `root_ca`, `renew_before`, `check_interval`) are `machine_cert`'s.
+pub struct CertRenewal<'a> {
+    pub unit: String,
+    /// `None` takes `machine_cert.cert` / `.key` (the gateway's).
+    pub cert: Option<&'a str>,
+    pub key: Option<&'a str>,
+    /// Restarted after a real renewal, so they log in with the new certificate at once.
+    pub agent_units: Vec<String>,
+    /// Shown in the units' descriptions: "the machine certificate", "LiteLLM's certificate".
+    pub whose: &'a str,
+}
+
+/// The renewal service and its timer, or nothing without `[machine_cert]` (no CA to renew at).
+pub fn cert_renewal_units(spec: &Spec, r: &CertRenewal) -> Vec<Artifact> {
+    let Some(m) = spec.machine_cert.as_ref() else {
+        return Vec::new();
+    };
+    let cert = r.cert.unwrap_or(&m.cert);
+    let key = r.key.unwrap_or(&m.key);
+    vec![
+        unit(
+            &format!("{}.service", r.unit),
+            cert_renew(spec, r, cert, key),
+            &format!("step-ca renewal of {}", r.whose),
+        ),
+        unit(
+            &format!("{}.timer", r.unit),
+            cert_timer(spec, r),
+            "when to try the renewal",
+        ),
+    ]
+}
+
+/// step-cli's own systemd pattern: `step certificate needs-renewal` as ExecCondition (0 = due,
+/// 1 = not yet: the run is skipped, not failed; 255 = error: failed), so `step ca renew
+/// --force` runs only when due and the agent is restarted only after a real renewal. (`step ca
+/// renew --expires-in` alone exits 0 when it skips, which would restart the agent every check.)
+fn cert_renew(spec: &Spec, r: &CertRenewal, cert: &str, key: &str) -> String {
+    let m = spec
+        .machine_cert
+        .as_ref()
+        .expect("only rendered with a machine_cert");
     let due = exec_line(&[
         "step".into(),
         "certificate".into(),
         "needs-renewal".into(),
         "--expires-in".into(),
         m.renew_before.to_string(),
-        m.cert.clone(),
+        cert.into(),
     ]);
     let renew = exec_line(&[
         "step".into(),
@@ -402,8 +448,8 @@ fn cert_renew(spec: &Spec) -> Option<String> {
         m.ca_url.clone(),
         "--root".into(),
         m.root_ca.clone(),
-        m.cert.clone(),
-        m.key.clone(),
+        cert.into(),
+        key.into(),
     ]);
     let dir = |p: &str| {
         std::path::Path::new(p)
@@ -411,15 +457,15 @@ fn cert_renew(spec: &Spec) -> Option<String> {
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| "/var/lib".into())
     };
-    let mut rw = vec![dir(&m.cert)];
-    if !rw.contains(&dir(&m.key)) {
-        rw.push(dir(&m.key));
+    let mut rw = vec![dir(cert)];
+    if !rw.contains(&dir(key)) {
+        rw.push(dir(key));
     }
-    Some(format!(
+    format!(
         "# Rendered by openclaw-render. step-cli renews over mTLS with the current certificate\n\
-# once less than {before} is left; the OpenBao agent is restarted only after a renewal.\n\
+# once less than {before} is left; {agent} restarted only after a renewal.\n\
 [Unit]\n\
-Description=Renew the step-ca machine certificate ({name})\n\
+Description=Renew {whose} from step-ca ({name})\n\
 After=network-online.target\n\
 Wants=network-online.target\n\
 ConditionPathExists={cert}\n\
@@ -427,8 +473,8 @@ ConditionPathExists={cert}\n\
 [Service]\n\
 Type=oneshot\n\
 # step keeps defaults under $HOME/.step; nothing there is needed.\n\
-Environment=HOME=/run/{name}-cert-renew\n\
-RuntimeDirectory={name}-cert-renew\n\
+Environment=HOME=/run/{stem}\n\
+RuntimeDirectory={stem}\n\
 RuntimeDirectoryMode=0700\n\
 ExecCondition={due}\n\
 ExecStart={renew}\n\
@@ -441,22 +487,24 @@ ReadWritePaths={rw}\n\
 LockPersonality=true\n",
         before = m.renew_before,
         sidecar_sandbox = SIDECAR_SANDBOX,
+        whose = r.whose,
         name = spec.name,
-        cert = m.cert,
-        agent = agent_unit(spec),
+        stem = r.unit,
+        agent = r.agent_units.join(" "),
         rw = rw.join(" "),
-    ))
+    )
 }
 
-fn cert_timer(spec: &Spec) -> String {
+fn cert_timer(spec: &Spec, r: &CertRenewal) -> String {
     let m = spec
         .machine_cert
         .as_ref()
         .expect("only rendered with a machine_cert");
     format!(
-        "[Unit]\nDescription=Check the machine certificate ({name}) every {every}\n\n\
+        "[Unit]\nDescription=Check {whose} ({name}) every {every}\n\n\
 [Timer]\nOnBootSec=1m\nOnUnitActiveSec={every}\nRandomizedDelaySec={jitter}s\nPersistent=true\n\n\
 [Install]\nWantedBy=timers.target\n",
+        whose = r.whose,
         name = spec.name,
         every = m.check_interval,
         jitter = (m.check_interval.as_secs() / 10).max(1),
