@@ -73,7 +73,8 @@ fn post(
     ))
 }
 
-fn answer(body: &str) -> String {
+/// The assistant's text of an OpenAI-style chat completion (empty when there is none).
+pub fn answer(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| {
@@ -84,7 +85,8 @@ fn answer(body: &str) -> String {
         .unwrap_or_default()
 }
 
-fn header(dir: &Path, name: &str, key: &str) -> Result<PathBuf> {
+/// A 0600 curl header file `Authorization: Bearer <key>`: keys never go on argv.
+pub fn header(dir: &Path, name: &str, key: &str) -> Result<PathBuf> {
     let f = dir.join(name);
     write_file(
         &f,

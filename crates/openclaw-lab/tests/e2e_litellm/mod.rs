@@ -16,21 +16,13 @@ use openclaw_lab::{llm_host, state};
 use openclaw_render::render::litellm as lrender;
 use openclaw_render::spec::{Runtime, SecretLocation};
 use openclaw_render::Spec;
-use serde_json::Value;
 
 /// LiteLLM's per-attempt timeout in examples/lab.toml (a hang falls back after it).
 const TIMEOUT_S: f64 = 3.0;
 
 /// A header file (0600) with `Bearer <value>`: keys never go on argv.
 fn bearer_file(dir: &Path, name: &str, value: &str) -> PathBuf {
-    let f = dir.join(name);
-    state::write_file(
-        &f,
-        format!("Authorization: Bearer {value}\n").as_bytes(),
-        0o600,
-    )
-    .unwrap();
-    f
+    openclaw_lab::bench_litellm::header(dir, name, value).unwrap()
 }
 
 /// POST from the gateway host (root, in its namespace): (status, body, seconds).
@@ -58,14 +50,7 @@ fn post(url: &str, header: &Path, body: &str, max_s: u64) -> (u16, String, f64) 
 }
 
 fn answer(body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v["choices"][0]["message"]["content"]
-                .as_str()
-                .map(String::from)
-        })
-        .unwrap_or_default()
+    openclaw_lab::bench_litellm::answer(body)
 }
 
 fn secret_file(spec: &Spec, name: &str) -> PathBuf {
